@@ -1,0 +1,23 @@
+#pragma once
+
+// The waflow subcommands. Each lives in its own cli/cmd_<name>.cpp and registers
+// itself on the CLI11 app; its run function returns the process exit status.
+
+#include <CLI/CLI.hpp>
+
+namespace waflow::cli {
+
+// Exit statuses shared by every command.
+enum ExitStatus : int {
+  kExitOk = 0,
+  kExitErrors = 1,  // The input has errors (or a test failed).
+  kExitUsage = 2,   // The command line is wrong.
+};
+
+// Each command stores its exit status into `status` when it runs.
+void add_check_command(CLI::App& app, int& status);
+
+// Whether colour should be used on stderr for --color=auto|always|never.
+bool use_color(const std::string& when);
+
+}  // namespace waflow::cli

@@ -1,0 +1,75 @@
+// Name checks: duplicate flows and step ids, goto and call targets.
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "compiler/checks/checks.h"
+#include "compiler/ir/walk.h"
+
+namespace waflow {
+
+namespace {
+
+void check_flow_names(const ir::Project& project, Diagnostics& diags) {
+  std::map<std::string, const ir::Flow*> seen;
+  for (const ir::Module& module : project.modules) {
+    for (const ir::Flow& flow : module.flows) {
+      auto [it, inserted] = seen.emplace(flow.name, &flow);
+      if (!inserted) {
+        Diagnostic& d = diags.report(DiagnosticKind::DuplicateFlow, flow.name_span, flow.name);
+        d.notes.push_back(Note{false, "first defined here", it->second->name_span});
+      }
+    }
+  }
+}
+
+void check_step_ids(const ir::Flow& flow, const std::vector<std::string>& flow_names,
+                    Diagnostics& diags) {
+  std::map<std::string, const ir::Step*> ids;
+  ir::for_each_step(flow.steps, [&](const ir::Step& step) {
+    auto [it, inserted] = ids.emplace(step.id, &step);
+    if (!inserted && step.explicit_id) {
+      Diagnostic& d = diags.report(DiagnosticKind::DuplicateStepId, step.id_span, step.id, flow.name);
+      d.notes.push_back(Note{false, "first used here",
+                             it->second->explicit_id ? it->second->id_span : it->second->span});
+    }
+  });
+  std::vector<std::string> id_list;
+  for (const auto& [id, step] : ids) {
+    id_list.push_back(id);
+  }
+  ir::for_each_step(flow.steps, [&](const ir::Step& step) {
+    if (const auto* go = std::get_if<ir::GotoStep>(&step.body)) {
+      if (ids.count(go->target) == 0) {
+        Diagnostic& d = diags.report(DiagnosticKind::UnknownStep, go->target_span, go->target);
+        suggest(d, go->target, id_list);
+      }
+    } else if (const auto* call = std::get_if<ir::CallStep>(&step.body)) {
+      if (std::find(flow_names.begin(), flow_names.end(), call->flow) == flow_names.end()) {
+        Diagnostic& d = diags.report(DiagnosticKind::UnknownFlow, call->flow_span, call->flow);
+        suggest(d, call->flow, flow_names);
+      }
+    }
+  });
+}
+
+}  // namespace
+
+void check_project(const ir::Project& project, const SourceManager& /*sources*/,
+                   Diagnostics& diags) {
+  check_flow_names(project, diags);
+  std::vector<std::string> flow_names;
+  for (const ir::Module& module : project.modules) {
+    for (const ir::Flow& flow : module.flows) {
+      flow_names.push_back(flow.name);
+    }
+  }
+  for (const ir::Module& module : project.modules) {
+    for (const ir::Flow& flow : module.flows) {
+      check_step_ids(flow, flow_names, diags);
+    }
+  }
+}
+
+}  // namespace waflow
