@@ -4,10 +4,10 @@
 #include <map>
 #include <set>
 
-#include "compiler/checks/checks.h"
+#include "compiler/checks/passes.h"
 #include "compiler/ir/walk.h"
 
-namespace waflow {
+namespace waflow::checks {
 
 namespace {
 
@@ -56,8 +56,7 @@ void check_step_ids(const ir::Flow& flow, const std::vector<std::string>& flow_n
 
 }  // namespace
 
-void check_project(const ir::Project& project, const SourceManager& /*sources*/,
-                   Diagnostics& diags) {
+void check_names(const ir::Project& project, Diagnostics& diags) {
   check_flow_names(project, diags);
   std::vector<std::string> flow_names;
   for (const ir::Module& module : project.modules) {
@@ -72,4 +71,4 @@ void check_project(const ir::Project& project, const SourceManager& /*sources*/,
   }
 }
 
-}  // namespace waflow
+}  // namespace waflow::checks

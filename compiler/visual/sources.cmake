@@ -1,0 +1,1 @@
+# Sources of the visual (React Flow JSON) front end and writer.

@@ -1,0 +1,1 @@
+# Sources of the YAML front end and writer.

@@ -1,0 +1,1 @@
+# Tests of the visual area: target_sources(waflow_unit_tests PRIVATE ...) and add_test(...).

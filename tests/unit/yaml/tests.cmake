@@ -1,0 +1,1 @@
+# Tests of the yaml area: target_sources(waflow_unit_tests PRIVATE ...) and add_test(...).
