@@ -1,0 +1,1 @@
+# Tests of the documentation: language reference examples, man pages.
