@@ -695,10 +695,11 @@ class Lowerer {
     const Statement& s = node.statement;
     ir::AskStep ask;
     ask.var = var_ref(s.tokens[0]);
+    bool type_explicit = false;
     if (const Token* colon = find_token(s, TokenKind::Colon)) {
+      type_explicit = true;
       if (auto type = capture_type(*(colon + 1))) {
         ask.type = *type;
-        ask.type_explicit = true;
       }
     }
     ask.prompt = text_of(find_token(s, TokenKind::Str));
@@ -737,7 +738,7 @@ class Lowerer {
         misplaced(c, "under 'ask'");
       }
     }
-    if (!ask.type_explicit && !ask.options.empty()) {
+    if (!type_explicit && !ask.options.empty()) {
       ask.type = ir::CaptureType::Choice;
     }
     return make_step(s, std::move(ask));

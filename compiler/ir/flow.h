@@ -101,8 +101,8 @@ struct TypingStep {
 
 struct AskStep {
   VarRef var;
+  // Without an explicit type, an ask with buttons or a list is a choice, else text.
   CaptureType type = CaptureType::Text;
-  bool type_explicit = false;
   Text prompt;
   Options options;
   std::string pattern;  // For CaptureType::Regex.
