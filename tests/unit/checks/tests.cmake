@@ -1,1 +1,3 @@
-# Tests of the checks area: target_sources(waflow_unit_tests PRIVATE ...) and add_test(...).
+# Tests of the checks area: the control-flow graph, control flow, WhatsApp limits and AI steps.
+target_sources(waflow_unit_tests PRIVATE
+  ${CMAKE_CURRENT_LIST_DIR}/cfg_test.cpp)
