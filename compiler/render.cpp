@@ -22,35 +22,54 @@ std::string paint(bool color, const char* code, std::string_view text) {
   return fmt::format("{}{}{}", code, text, kReset);
 }
 
-// Expands tabs to 4 spaces so the caret line matches what a terminal shows.
-std::string expand_tabs(std::string_view line) {
-  std::string out;
-  for (char c : line) {
-    if (c == '\t') {
-      out += "    ";
+// One displayed character: a code point as UTF-8, an invalid byte as U+FFFD,
+// a tab as spaces.
+struct Cell {
+  std::string text;
+  std::size_t byte = 0;  // Offset of its first byte in the line.
+};
+
+std::vector<Cell> display_cells(std::string_view line) {
+  std::vector<Cell> cells;
+  for (std::size_t i = 0; i < line.size();) {
+    std::size_t n = 1;
+    const auto c = static_cast<unsigned char>(line[i]);
+    if (c >= 0xF0) {
+      n = 4;
+    } else if (c >= 0xE0) {
+      n = 3;
+    } else if (c >= 0xC0) {
+      n = 2;
+    }
+    const bool valid = i + n <= line.size() &&
+                       utf8_invalid_offset(line.substr(i, n)) == std::string_view::npos;
+    if (line[i] == '\t') {
+      for (int k = 0; k < 4; ++k) {
+        cells.push_back(Cell{" ", i});
+      }
+      i += 1;
+    } else if (valid) {
+      cells.push_back(Cell{std::string(line.substr(i, n)), i});
+      i += n;
     } else {
-      out += c;
+      cells.push_back(Cell{"\xEF\xBF\xBD", i});
+      i += 1;
     }
   }
-  return out;
+  return cells;
 }
 
-// Display width of the first `bytes` of a line: code points, tabs as 4.
-std::size_t display_width(std::string_view line, std::size_t bytes) {
-  bytes = std::min(bytes, line.size());
-  std::size_t width = 0;
-  for (std::size_t i = 0; i < bytes; ++i) {
-    if (line[i] == '\t') {
-      width += 4;
-    }
+// Index of the first cell at or after byte offset `byte`.
+std::size_t cell_at(const std::vector<Cell>& cells, std::size_t byte) {
+  std::size_t k = 0;
+  while (k < cells.size() && cells[k].byte < byte) {
+    ++k;
   }
-  const std::string_view head = line.substr(0, bytes);
-  std::size_t tabs = 0;
-  for (char c : head) {
-    tabs += c == '\t' ? 1 : 0;
-  }
-  return width + utf8_length(head) - tabs;
+  return k;
 }
+
+// Lines wider than this are shown as a window around the caret.
+constexpr std::size_t kMaxShownWidth = 100;
 
 void render_human(const Diagnostic& d, const SourceManager& sources, bool color,
                   std::string& out) {
@@ -78,17 +97,30 @@ void render_human(const Diagnostic& d, const SourceManager& sources, bool color,
       // The caret covers the span up to the end of its first line.
       std::size_t end_byte = d.span.end > d.span.begin ? d.span.end - line_start : start_byte + 1;
       end_byte = std::min(end_byte, std::max(line.size(), start_byte + 1));
-      const std::size_t col = display_width(line, start_byte);
-      std::size_t width = display_width(line, end_byte) - col;
-      if (end_byte > line.size()) {
-        width = std::max<std::size_t>(1, width + (end_byte - line.size()));
+      const std::vector<Cell> cells = display_cells(line);
+      std::size_t col = cell_at(cells, start_byte);
+      std::size_t width = std::max<std::size_t>(cell_at(cells, end_byte) - col, 1);
+      std::size_t first = 0;
+      std::size_t last = cells.size();
+      if (cells.size() > kMaxShownWidth) {
+        first = col > kMaxShownWidth / 3 ? col - kMaxShownWidth / 3 : 0;
+        last = std::min(cells.size(), first + kMaxShownWidth);
       }
-      width = std::max<std::size_t>(width, 1);
+      std::string shown = first > 0 ? "..." : "";
+      for (std::size_t k = first; k < last; ++k) {
+        shown += cells[k].text;
+      }
+      if (last < cells.size()) {
+        shown += "...";
+      }
+      col = col - first + (first > 0 ? 3 : 0);
+      const std::size_t shown_cells = last - first + (first > 0 ? 3 : 0);
+      width = std::min(width, shown_cells > col ? shown_cells - col : 1);
       std::string caret = "^";
       if (width > 1) {
         caret += std::string(width - 1, '~');
       }
-      out += fmt::format(" {} {}\n", paint(color, kBlue, number + " |"), expand_tabs(line));
+      out += fmt::format(" {} {}\n", paint(color, kBlue, number + " |"), shown);
       out += fmt::format(" {} {}{}\n", paint(color, kBlue, gutter + " |"), std::string(col, ' '),
                          paint(color, severity_color, caret));
     }

@@ -441,11 +441,19 @@ struct ExpectedOr<pg::sor<Str, ParamDecl>> {
 template <typename Rule>
 inline constexpr bool kCountsDepth = false;
 template <>
-inline constexpr bool kCountsDepth<Expr> = true;
+inline constexpr bool kCountsDepth<Paren> = true;
 template <>
-inline constexpr bool kCountsDepth<Unary> = true;
+inline constexpr bool kCountsDepth<ListLit> = true;
 template <>
-inline constexpr bool kCountsDepth<NotLevel> = true;
+inline constexpr bool kCountsDepth<ObjectLit> = true;
+template <>
+inline constexpr bool kCountsDepth<CallTail> = true;
+template <>
+inline constexpr bool kCountsDepth<Negate> = true;
+template <>
+inline constexpr bool kCountsDepth<NotOp> = true;
+template <>
+inline constexpr bool kCountsDepth<IndexTail> = true;
 
 template <typename Rule>
 struct Control : pg::normal<Rule> {
@@ -1015,13 +1023,14 @@ template <>
 struct Action<NotOp> : BuildUnary<NotText> {};
 
 // Turns a PEGTL parse error into a diagnostic at its position.
-void report_parse_error(const pg::parse_error& e, const LineState& state, std::uint32_t limit,
-                        Diagnostics& diags) {
+// `base` is the file offset where the parsed input starts; `limit` its length.
+void report_parse_error(const pg::parse_error& e, const LineState& state, std::uint32_t base,
+                        std::uint32_t limit, Diagnostics& diags) {
   std::uint32_t at = 0;
   if (!e.positions().empty()) {
     at = static_cast<std::uint32_t>(e.positions().front().byte);
   }
-  at = std::min(at, limit);
+  at = base + std::min(at, limit);
   const SourceSpan span{state.file, at, at};
   const std::string message(e.message());
   if (message == "nesting too deep") {
@@ -1077,21 +1086,8 @@ std::optional<Statement> parse_statement(const std::string& text, FileId file,
       return std::nullopt;
     }
   } catch (const pg::parse_error& e) {
-    // Positions are relative to the line; make them file offsets.
-    LineState shifted;
-    shifted.file = file;
-    std::uint32_t at = begin;
-    if (!e.positions().empty()) {
-      at = begin + static_cast<std::uint32_t>(e.positions().front().byte);
-    }
-    at = std::min(at, end);
-    const std::string message(e.message());
-    const SourceSpan span{file, at, at};
-    if (message == "nesting too deep") {
-      diags.report(DiagnosticKind::NestingTooDeep, span, kMaxDepth);
-    } else {
-      diags.report(DiagnosticKind::SyntaxError, span, message);
-    }
+    // Positions count from the start of the line; report_parse_error rebases them.
+    report_parse_error(e, state, begin, end - begin, diags);
     return std::nullopt;
   }
   return std::move(state.statement);
@@ -1112,7 +1108,7 @@ std::optional<ir::Expr> parse_expression(std::string_view text, SourceSpan origi
   try {
     ok = pg::parse<WholeExpression, Action, Control>(in, state);
   } catch (const pg::parse_error& e) {
-    report_parse_error(e, state, static_cast<std::uint32_t>(text.size()), diags);
+    report_parse_error(e, state, 0, static_cast<std::uint32_t>(text.size()), diags);
     ok = false;
   }
   // Shift every span reported or recorded during this parse into file offsets.
