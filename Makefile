@@ -36,6 +36,8 @@ test: deps
 	  -DCMAKE_COMPILE_WARNING_AS_ERROR=$(WERROR) $(CMAKE_FLAGS)
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 	cd $(BUILD_DIR) && ctest -j $(JOBS) --output-on-failure
+	$(MAKE) fuzz
+	./tests/fuzz/smoke.sh $(FUZZ_DIR)
 
 run: deps build
 	./scripts/run-examples.sh $(BUILD_DIR)
