@@ -133,7 +133,8 @@ struct ListClose : pg::one<']'> {};
 struct ListItems : pg::opt<Expr, pg::star<Sp, pg::one<','>, Sp, pg::must<Expr>>, pg::opt<Sp, pg::one<','>>> {};
 struct ListLit : pg::seq<ListOpen, Sp, ListItems, Sp, pg::must<ListClose>> {};
 
-struct ObjectKey : pg::sor<Str, IdentChars> {};
+struct ObjectKeyString : Str {};
+struct ObjectKey : pg::sor<ObjectKeyString, IdentChars> {};
 struct ObjectEntry : pg::seq<ObjectKey, Sp, pg::must<pg::one<':'>>, Sp, pg::must<Expr>> {};
 struct ObjectOpen : pg::one<'{'> {};
 struct ObjectClose : pg::one<'}'> {};
