@@ -349,23 +349,89 @@ std::string_view arg_kind_text(ArgKind kind) {
   return "any value";
 }
 
+namespace {
+
+// Finds the common mistakes in a pattern and names them precisely; std::regex
+// reports several of them under one unhelpful code. Returns "" when it finds none.
+std::string scan_regex(std::string_view p) {
+  constexpr int kMaxGroupDepth = 32;
+  const char* kNothing = "a repetition (*, +, ? or {n}) follows nothing";
+  int depth = 0;
+  bool after_nothing = true;  // At the start, after '(' or '|'.
+  for (std::size_t i = 0; i < p.size(); ++i) {
+    const char c = p[i];
+    if (c == '\\') {
+      if (i + 1 == p.size()) {
+        return "the pattern ends with a lone backslash";
+      }
+      if (p[i + 1] == 'p' || p[i + 1] == 'P') {
+        return "Unicode property escapes (\\p{...}) are not supported";
+      }
+      ++i;
+      after_nothing = false;
+    } else if (c == '[') {
+      std::size_t j = i + 1;
+      if (j < p.size() && p[j] == '^') {
+        ++j;
+      }
+      if (j < p.size() && p[j] == ']') {
+        ++j;
+      }
+      while (j < p.size() && p[j] != ']') {
+        j += p[j] == '\\' ? 2U : 1U;
+      }
+      if (j >= p.size()) {
+        return "'[' is not closed by ']'";
+      }
+      i = j;
+      after_nothing = false;
+    } else if (c == '(') {
+      if (++depth > kMaxGroupDepth) {
+        return "groups are nested deeper than " + std::to_string(kMaxGroupDepth) + " levels";
+      }
+      if (p.substr(i, 4) == "(?<=" || p.substr(i, 4) == "(?<!") {
+        return "lookbehind ((?<= and (?<!) is not supported";
+      }
+      if (p.substr(i, 3) == "(?<") {
+        return "named groups ((?<name>...)) are not supported";
+      }
+      if (p.substr(i, 3) == "(?:" || p.substr(i, 3) == "(?=" || p.substr(i, 3) == "(?!") {
+        i += 2;
+      }
+      after_nothing = true;
+    } else if (c == ')') {
+      if (depth == 0) {
+        return "')' has no matching '('";
+      }
+      --depth;
+      after_nothing = false;
+    } else if (c == '|') {
+      after_nothing = true;
+    } else if (c == '*' || c == '+' || c == '?') {
+      if (after_nothing) {
+        return kNothing;
+      }
+    } else {
+      after_nothing = false;
+    }
+  }
+  if (depth > 0) {
+    return "'(' is not closed by ')'";
+  }
+  return "";
+}
+
+}  // namespace
+
 std::optional<std::string> regex_error(std::string_view pattern) {
   // std::regex compiles recursively; bound the input so that no pattern can
   // exhaust the stack or take long to compile.
   constexpr std::size_t kMaxLength = 1000;
-  constexpr int kMaxGroupDepth = 32;
   if (pattern.size() > kMaxLength) {
     return "the pattern is longer than " + std::to_string(kMaxLength) + " characters";
   }
-  int depth = 0;
-  for (std::size_t i = 0; i < pattern.size(); ++i) {
-    if (pattern[i] == '\\') {
-      ++i;
-    } else if (pattern[i] == '(' && ++depth > kMaxGroupDepth) {
-      return "groups are nested deeper than " + std::to_string(kMaxGroupDepth) + " levels";
-    } else if (pattern[i] == ')' && depth > 0) {
-      --depth;
-    }
+  if (std::string problem = scan_regex(pattern); !problem.empty()) {
+    return problem;
   }
   try {
     std::regex re(pattern.begin(), pattern.end(), std::regex::ECMAScript);
@@ -375,9 +441,8 @@ std::optional<std::string> regex_error(std::string_view pattern) {
     // our words so that messages are the same everywhere.
     switch (e.code()) {
       case std::regex_constants::error_collate:
-        return std::string("invalid collating element name");
       case std::regex_constants::error_ctype:
-        return std::string("invalid character class name");
+        return std::string("invalid character class or collating element name");
       case std::regex_constants::error_escape:
         return std::string("invalid escape or trailing backslash");
       case std::regex_constants::error_backref:
