@@ -42,6 +42,7 @@ ir::Module parse_source(const SourceManager& sources, FileId file, SourceFormat 
     case SourceFormat::Dsl:
       return parse_dsl(sources, file, diags);
     case SourceFormat::Yaml:
+      return parse_yaml(sources, file, diags);
     case SourceFormat::Visual:
     case SourceFormat::Unknown:
       diags.report(DiagnosticKind::UnknownFileType, SourceSpan{}, sources.file(file).path);
