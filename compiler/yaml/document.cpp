@@ -41,6 +41,9 @@ struct TooDeep {
 struct SecondDocument {
   std::uint32_t at = 0;
 };
+struct UnclosedQuote {
+  std::uint32_t at = 0;
+};
 struct CyclicAlias {
   SourceSpan span;
 };
@@ -177,7 +180,8 @@ class TreeBuilder : public YAML::EventHandler {
             return i + 1;
           }
         }
-        return end;
+        // yaml-cpp takes a quote left open as running to the end of the file.
+        throw UnclosedQuote{begin};
       case ScalarStyle::SingleQuoted:
         for (++i; i < end; ++i) {
           if (at(i) == '\'') {
@@ -187,7 +191,7 @@ class TreeBuilder : public YAML::EventHandler {
             ++i;
           }
         }
-        return end;
+        throw UnclosedQuote{begin};
       case ScalarStyle::Block:
       case ScalarStyle::Plain:
         break;
@@ -316,6 +320,31 @@ std::uint32_t mark_offset(const YAML::Mark& mark, std::uint32_t offset, std::siz
   return offset + static_cast<std::uint32_t>(std::min(pos, size));
 }
 
+// yaml-cpp's messages name the grammar rule; say what usually causes them.
+void add_help(Diagnostic& d, const std::string& message, std::string_view text, std::size_t at) {
+  const std::size_t line_start = text.rfind('\n', at == 0 ? 0 : at - 1);
+  const std::size_t from = line_start == std::string_view::npos ? 0 : line_start + 1;
+  const std::size_t indent_end = text.find_first_not_of(" \t", from);
+  const std::string_view indent =
+      text.substr(from, (indent_end == std::string_view::npos ? text.size() : indent_end) - from);
+  if (indent.find('\t') != std::string_view::npos) {
+    d.notes.push_back(
+        Note{true, "YAML indents with spaces; this line's indentation holds a tab", {}});
+  } else if (message == "illegal map value") {
+    d.notes.push_back(
+        Note{true, "a ': ' inside a text starts a new key; put the text in quotes", {}});
+  } else if (message == "end of sequence not found" || message == "end of map not found") {
+    d.notes.push_back(
+        Note{true,
+             "the items of one list or mapping start in the same column; check the indentation",
+             {}});
+  } else if (message == "end of sequence flow not found") {
+    d.notes.push_back(Note{true, "a list opened with '[' must be closed with ']'", {}});
+  } else if (message == "end of map flow not found") {
+    d.notes.push_back(Note{true, "a mapping opened with '{' must be closed with '}'", {}});
+  }
+}
+
 }  // namespace
 
 NodePtr load_document(const SourceManager& sources, FileId file, Diagnostics& diags) {
@@ -347,6 +376,10 @@ NodePtr load_document(const SourceManager& sources, FileId file, Diagnostics& di
   } catch (const SecondDocument& second) {
     diags.report(DiagnosticKind::YamlSyntax, SourceSpan{file, second.at, second.at},
                  "a flow file holds one YAML document; this starts a second one");
+  } catch (const UnclosedQuote& quote) {
+    diags.report(DiagnosticKind::YamlSyntax, SourceSpan{file, quote.at, quote.at + 1},
+                 "this quoted string is not closed");
+    return nullptr;
   } catch (const CyclicAlias& alias) {
     diags.report(DiagnosticKind::YamlSyntax, alias.span,
                  "an alias cannot refer to the node that contains it");
@@ -360,7 +393,8 @@ NodePtr load_document(const SourceManager& sources, FileId file, Diagnostics& di
     return nullptr;
   } catch (const YAML::Exception& e) {
     const std::uint32_t at = mark_offset(e.mark, offset, text.size());
-    diags.report(DiagnosticKind::YamlSyntax, SourceSpan{file, at, at}, e.msg);
+    Diagnostic& d = diags.report(DiagnosticKind::YamlSyntax, SourceSpan{file, at, at}, e.msg);
+    add_help(d, e.msg, text, at - offset);
     return nullptr;
   } catch (const std::exception& e) {
     diags.report(DiagnosticKind::YamlSyntax, SourceSpan{file, 0, 0}, e.what());

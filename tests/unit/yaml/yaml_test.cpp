@@ -328,11 +328,26 @@ TEST_CASE("yaml: spans point into the YAML source", "[yaml]") {
 
 TEST_CASE("yaml: malformed YAML is WF0108 at yaml-cpp's position", "[yaml]") {
   CHECK(read_yaml("flows: [a, b\n")->report() ==
-        "WF0108 2:1 invalid YAML: end of sequence flow not found\n");
+        "WF0108 2:1 invalid YAML: end of sequence flow not found | a list opened with '[' must "
+        "be closed with ']'\n");
   CHECK(read_yaml("flows:\n  - flow: a\n   say: x\n")->report() ==
-        "WF0108 3:4 invalid YAML: end of sequence not found\n");
+        "WF0108 3:4 invalid YAML: end of sequence not found | the items of one list or mapping "
+        "start in the same column; check the indentation\n");
+  CHECK(read_yaml(flow_with("      - say: Note: closed\n"))->report() ==
+        "WF0108 4:18 invalid YAML: illegal map value | a ': ' inside a text starts a new key; put "
+        "the text in quotes\n");
+  CHECK(read_yaml("flows:\n  - flow: x\n    steps:\n\t- say: hi\n")->report() ==
+        "WF0108 4:2 invalid YAML: illegal block entry | YAML indents with spaces; this line's "
+        "indentation holds a tab\n");
   CHECK(read_yaml("a: *nowhere\n")->report() ==
         "WF0108 1:4 invalid YAML: the referenced anchor is not defined\n");
+}
+
+TEST_CASE("yaml: a quoted string left open is WF0108, not text to the end of the file", "[yaml]") {
+  CHECK(read_yaml(flow_with("      - say: \"Hello\n      - end: true\n"))->report() ==
+        "WF0108 4:14 invalid YAML: this quoted string is not closed\n");
+  CHECK(read_yaml(flow_with("      - say: 'It''s\n"))->report() ==
+        "WF0108 4:14 invalid YAML: this quoted string is not closed\n");
 }
 
 TEST_CASE("yaml: a second document is refused", "[yaml]") {
