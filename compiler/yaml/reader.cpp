@@ -113,7 +113,12 @@ std::optional<double> parse_number(std::string_view text) {
     negative = digits[0] == '-';
     digits.remove_prefix(1);
   }
-  if (digits.empty() || !(digits[0] >= '0' && digits[0] <= '9')) {
+  // A digit first, or YAML's ".5"; never "inf" or "nan", which from_chars takes.
+  const auto is_digit = [](char c) {
+    return c >= '0' && c <= '9';
+  };
+  if (digits.empty() ||
+      !(is_digit(digits[0]) || (digits[0] == '.' && digits.size() > 1 && is_digit(digits[1])))) {
     return std::nullopt;
   }
   double value = 0;

@@ -200,6 +200,24 @@ TEST_CASE("yaml: visual positions survive a YAML round trip but not the dump", "
   CHECK(ir::dump_ir(p->module).find("position") == std::string::npos);
 }
 
+TEST_CASE("yaml: numbers read the same under any notation YAML allows", "[yaml]") {
+  const auto p =
+      read_yaml(flow_with("      - say: Hi\n"
+                          "        position: {x: .5, y: -1e2}\n"
+                          "      - ai_reply: true\n"
+                          "        temperature: +0.25\n"
+                          "        history: 1e1\n"));
+  REQUIRE(p->report().empty());
+  CHECK(p->module.flows[0].steps[0].position->x == 0.5);
+  CHECK(p->module.flows[0].steps[0].position->y == -100);
+  const auto& ai = body<ir::AiReplyStep>(p->module.flows[0].steps[1]);
+  CHECK(ai.ai.temperature == 0.25);
+  CHECK(ai.ai.history == 10);
+  CHECK(read_yaml(flow_with("      - say: Hi\n        position: {x: .inf, y: nan}\n"))->report() ==
+        "WF0112 5:23 'x' must be a number\n"
+        "WF0112 5:32 'y' must be a number\n");
+}
+
 TEST_CASE("yaml: the dump ignores spans, positions and how ids were given", "[yaml]") {
   const auto a = read_yaml(flow_with("      - say: Hi\n"));
   const auto b = read_yaml(
