@@ -44,6 +44,7 @@ ir::Module parse_source(const SourceManager& sources, FileId file, SourceFormat 
     case SourceFormat::Yaml:
       return parse_yaml(sources, file, diags);
     case SourceFormat::Visual:
+      return parse_visual(sources, file, diags);
     case SourceFormat::Unknown:
       diags.report(DiagnosticKind::UnknownFileType, SourceSpan{}, sources.file(file).path);
       break;
