@@ -335,6 +335,34 @@ class VariableChecker {
     return out;
   }
 
+  // Suggests a known name of the same scope close to var's name, or else the same
+  // name in another scope (`language` for `contact.language`). Comparing names
+  // within a scope keeps the scope prefix from making unrelated names look close.
+  static void suggest_variable(Diagnostic& d, const ir::VarRef& var,
+                               const std::vector<std::string>& known) {
+    const std::string qualified = var.qualified();
+    const std::string prefix = qualified.substr(0, qualified.size() - var.name.size());
+    std::vector<std::string> same_scope;
+    std::string elsewhere;
+    for (const std::string& candidate : known) {
+      const std::size_t dot = candidate.find('.');
+      const std::string candidate_prefix =
+          dot == std::string::npos ? "" : candidate.substr(0, dot + 1);
+      const std::string candidate_name = candidate.substr(candidate_prefix.size());
+      if (candidate_prefix == prefix) {
+        same_scope.push_back(candidate_name);
+      } else if (candidate_name == var.name && (elsewhere.empty() || candidate < elsewhere)) {
+        elsewhere = candidate;
+      }
+    }
+    const std::string best = closest_match(var.name, same_scope);
+    if (!best.empty() && best != var.name) {
+      d.notes.push_back(Note{true, fmt::format("did you mean '{}{}'?", prefix, best), {}});
+    } else if (!elsewhere.empty()) {
+      d.notes.push_back(Note{true, fmt::format("did you mean '{}'?", elsewhere), {}});
+    }
+  }
+
   // The flow, other than `info`'s, that sets flow variable `name`, if any.
   const ir::Flow* other_flow_setting(const FlowInfo& info, const std::string& name) const {
     for (const FlowInfo& other : flows_) {
@@ -383,7 +411,7 @@ class VariableChecker {
     Diagnostic& d = diags_.report(use.in_template ? DiagnosticKind::TemplateUnknownVariable
                                                   : DiagnosticKind::UndefinedVariable,
                                   var.span, name);
-    suggest(d, name, candidates(info, use.tool));
+    suggest_variable(d, var, candidates(info, use.tool));
     if (var.scope == Scope::Flow) {
       if (const ir::Flow* other = other_flow_setting(info, var.name)) {
         d.notes.push_back(Note{
@@ -396,7 +424,7 @@ class VariableChecker {
     } else if (is_shared(var.scope)) {
       d.notes.push_back(Note{
           true,
-          fmt::format("if something outside this project sets it, declare it: var {}: text", name),
+          fmt::format("if something outside this project sets it, declare it: var {}: TYPE", name),
           {}});
     }
   }

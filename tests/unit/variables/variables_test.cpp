@@ -314,3 +314,13 @@ TEST_CASE("variables: built-ins are known in expressions and templates") {
                    "{{message.id}} {{message.payload}} {{conversation.id}}\"\n")
             .empty());
 }
+
+TEST_CASE("variables: suggestions stay within a scope, or name the same variable elsewhere") {
+  CHECK(notes_of(kHead + "  if contact.vip\n    end\n", "WF0205") ==
+        Lines{"help: if something outside this project sets it, declare it: var contact.vip: TYPE"});
+  CHECK(notes_of(kHead + "  set contact.language = \"en\"\n  say \"{{language}}\"\n", "WF0208") ==
+        Lines{"help: did you mean 'contact.language'?"});
+  CHECK(notes_of(kHead + "  set contact.language = \"en\"\n  say \"{{contact.langage}}\"\n",
+                 "WF0208")
+            .front() == "help: did you mean 'contact.language'?");
+}
