@@ -153,7 +153,7 @@ class TriggerChecks {
     std::vector<bool> duplicate(entries_.size(), false);
     for (std::size_t j = 0; j < entries_.size(); ++j) {
       for (std::size_t i = 0; i < j && !duplicate[j]; ++i) {
-        if (same(entries_[i], entries_[j])) {
+        if (same(entries_[i], entries_[j]) && !twins(entries_[i], entries_[j])) {
           duplicate[j] = true;
           const Entry& first = entries_[i];
           Diagnostic& d = diags_.report(DiagnosticKind::DuplicateTrigger, entries_[j].trigger->span,
@@ -198,6 +198,12 @@ class TriggerChecks {
     }
   }
 
+  // Triggers of two flows that share a name (WF0201): one is a copy of the other,
+  // so comparing their triggers would only repeat that error.
+  bool twins(const Entry& a, const Entry& b) const {
+    return a.flow != b.flow && graph_.flows[a.flow].flow->name == graph_.flows[b.flow].flow->name;
+  }
+
   static bool same(const Entry& a, const Entry& b) {
     if (a.trigger->kind != b.trigger->kind || a.priority != b.priority) {
       return false;
@@ -220,7 +226,7 @@ class TriggerChecks {
   std::optional<std::string> beats(std::size_t s, std::size_t t, const std::string& value) const {
     const Entry& e = entries_[t];
     const Entry& other = entries_[s];
-    if (other.flow == e.flow || other.priority < e.priority) {
+    if (other.flow == e.flow || twins(other, e) || other.priority < e.priority) {
       return std::nullopt;
     }
     std::optional<std::string> cover = covering(other, e.trigger->kind, value);

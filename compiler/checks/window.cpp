@@ -7,9 +7,10 @@
 // timeout, and a reminder is sent while an ask waits, `after` its prompt. Values
 // are longest paths over the flow graph; a loop that adds time without a reply in
 // between makes them unbounded. A flow started by a user message starts at zero,
-// one started by a schedule at "unbounded" (the user may never have written), one
-// started through the API at zero (it is assumed to run inside a conversation); a
-// called flow starts at the latest time of its call sites. A call is summarised by
+// one started by a schedule or through the API at "unbounded" (the contact may not
+// have written for days); a called flow starts at the latest time of its call sites.
+// A handoff leaves the time as it is: the contact usually writes to the people
+// handling the conversation. A call is summarised by
 // the callee's effect on the clock: after it, t' = max(t + a, b).
 //
 // Sends at or past 24 hours are reported: a message exactly 24 hours after the
@@ -29,6 +30,11 @@ constexpr std::int64_t kForever = std::int64_t{1} << 60;
 constexpr std::int64_t kWindow = 24LL * 3600 * 1000;
 // An entry time large enough to tell "added to the entry time" from "reset".
 constexpr std::int64_t kProbe = std::int64_t{1} << 50;
+
+// Triggers that start a run without a message from the contact.
+bool by_program(ir::TriggerKind kind) {
+  return kind == ir::TriggerKind::Schedule || kind == ir::TriggerKind::Api;
+}
 
 std::int64_t add(std::int64_t a, std::int64_t b) {
   if (a == kUnset) {
@@ -176,7 +182,7 @@ class Window {
     for (std::size_t f = 0; f < graph_.flows.size(); ++f) {
       const ir::Flow& flow = *graph_.flows[f].flow;
       for (const ir::Trigger& trigger : flow.triggers) {
-        entry[f] = std::max(entry[f], trigger.kind == ir::TriggerKind::Schedule ? kForever : 0);
+        entry[f] = std::max(entry[f], by_program(trigger.kind) ? kForever : 0);
       }
       // A flow that nothing starts is checked as if a message started it.
       if (flow.triggers.empty() && graph_.flows[f].callers.empty()) {
@@ -256,12 +262,13 @@ class Window {
                                   t >= kForever ? std::string("any time") : format_duration(t));
     if (t >= kForever) {
       for (const ir::Trigger& trigger : f.flow->triggers) {
-        if (trigger.kind == ir::TriggerKind::Schedule) {
-          d.notes.push_back(Note{false,
-                                 fmt::format("flow '{}' starts on a schedule, not on a message "
-                                             "from the user",
-                                             f.flow->name),
-                                 trigger.span});
+        if (by_program(trigger.kind)) {
+          d.notes.push_back(
+              Note{false,
+                   fmt::format("flow '{}' starts {}, not on a message from the user", f.flow->name,
+                               trigger.kind == ir::TriggerKind::Schedule ? "on a schedule"
+                                                                         : "through the API"),
+                   trigger.span});
           break;
         }
       }

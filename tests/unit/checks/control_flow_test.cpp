@@ -339,3 +339,16 @@ TEST_CASE("control flow: time carries into and out of called flows", "[checks][c
               "8:3 WF0409 this message may be sent 1d1h after the user's last message; outside "
               "the 24-hour window only templates are delivered"});
 }
+
+TEST_CASE("control flow: a flow started through the API starts outside the window",
+          "[checks][cf]") {
+  CHECK(check("flow shipped\n  trigger api\n  say \"Your order shipped\"\n") ==
+        Lines{"3:3 WF0409 this message may be sent any time after the user's last message; "
+              "outside the 24-hour window only templates are delivered"});
+  CHECK(check("flow shipped\n  trigger api\n  template order_shipped\n").empty());
+}
+
+TEST_CASE("control flow: triggers of two flows with one name are not compared", "[checks][cf]") {
+  // The duplicate flow is the names check's error (WF0201); its triggers add nothing.
+  CHECK(check({kHead + "  say \"f\"\n", kHead + "  say \"f\"\n"}).empty());
+}
