@@ -17,6 +17,7 @@ enum ExitStatus : int {
 // Each command stores its exit status into `status` when it runs.
 void add_check_command(CLI::App& app, int& status);
 void add_convert_command(CLI::App& app, int& status);
+void add_build_command(CLI::App& app, int& status);
 
 // Whether colour should be used on stderr for --color=auto|always|never.
 bool use_color(const std::string& when);

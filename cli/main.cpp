@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   int status = waflow::cli::kExitOk;
   waflow::cli::add_check_command(app, status);
   waflow::cli::add_convert_command(app, status);
+  waflow::cli::add_build_command(app, status);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -10,7 +10,7 @@ packages=(
   clang clang-format clang-tidy libclang-rt-14-dev
   # The stack.
   libcli11-dev tao-pegtl-dev nlohmann-json3-dev libyaml-cpp-dev libcurl4-openssl-dev
-  libsqlite3-dev libpqxx-dev libfmt-dev catch2 libboost-dev
+  libsqlite3-dev libpqxx-dev libfmt-dev catch2 libboost-dev libssl-dev
   # Tests: schema validation of examples, man page rendering, locale checks.
   python3 python3-jsonschema python3-yaml man-db groff-base locales
 )
