@@ -6,7 +6,8 @@
 // `var` declarations and what each step stores. A variable's type is its
 // declared type or, undeclared, the type every step that sets it agrees on
 // (Unknown when they disagree); `set x = y` follows y, so types are computed to a
-// fixed point before anything is reported. Unknown (HTTP bodies, AI output) is
+// fixed point (at most 16 rounds; what is still open then is Unknown) before
+// anything is reported. Unknown (HTTP bodies, AI output) is
 // never an error: it is checked at run time.
 //
 // Decisions the runtime follows too:

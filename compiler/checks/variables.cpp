@@ -16,10 +16,13 @@
 // (WF0119). Names starting with '_' are exempt from "set but never used".
 
 #include <algorithm>
+#include <cstdint>
 #include <deque>
 #include <map>
 #include <set>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "compiler/checks/builtins.h"
 #include "compiler/checks/cfg.h"
@@ -511,8 +514,15 @@ class VariableChecker {
     };
     const Cfg cfg = build_cfg(*info.flow);
     const std::size_t n = cfg.nodes.size();
+    // Sets of variables as bit sets, 64 to a word: flows can have thousands of
+    // variables and steps.
+    const std::size_t words = (names.size() + 63) / 64;
+    using Bits = std::vector<std::uint64_t>;
+    auto bit = [](std::size_t k) {
+      return std::uint64_t{1} << (k % 64);
+    };
     // defs[i]: what node i sets on its normal exits.
-    std::vector<std::vector<bool>> defs(n, std::vector<bool>(names.size(), false));
+    std::vector<Bits> defs(n, Bits(words, 0));
     for (std::size_t i = 0; i < n; ++i) {
       if (cfg.nodes[i].step == nullptr) {
         continue;
@@ -521,41 +531,51 @@ class VariableChecker {
         if (w.var.scope == Scope::Flow) {
           const std::size_t k = index_of(w.var.name);
           if (k < names.size()) {
-            defs[i][k] = true;
+            defs[i][k / 64] |= bit(k);
           }
         }
       }
     }
+    // Incoming edges: (from, whether the edge leaves from's variable set).
+    std::vector<std::vector<std::pair<std::size_t, bool>>> incoming(n);
+    for (std::size_t from = 0; from < n; ++from) {
+      for (const CfgEdge& edge : cfg.nodes[from].successors) {
+        const bool sets = edge.kind != EdgeKind::Invalid && edge.kind != EdgeKind::Timeout &&
+                          edge.kind != EdgeKind::Error;
+        incoming[edge.to].emplace_back(from, sets);
+      }
+    }
     // in[i]: variables set on every path to node i. Start from "all" everywhere but
-    // the entry and narrow until nothing changes (a greatest fixed point).
-    std::vector<std::vector<bool>> in(n, std::vector<bool>(names.size(), true));
-    in[Cfg::kEntry].assign(names.size(), false);
-    const auto preds = cfg.predecessors();
-    bool changed = true;
-    while (changed) {
-      changed = false;
-      for (std::size_t i = 0; i < n; ++i) {
-        if (i == Cfg::kEntry) {
-          continue;
+    // the entry and narrow until nothing changes (a greatest fixed point), revisiting
+    // only the successors of nodes whose set shrank.
+    std::vector<Bits> in(n, Bits(words, ~std::uint64_t{0}));
+    in[Cfg::kEntry].assign(words, 0);
+    std::vector<std::size_t> work;
+    std::vector<bool> queued(n, true);
+    for (std::size_t i = n; i-- > 0;) {
+      work.push_back(i);  // Popped in pre-order, which follows most edges forwards.
+    }
+    Bits meet(words);
+    while (!work.empty()) {
+      const std::size_t i = work.back();
+      work.pop_back();
+      queued[i] = false;
+      if (i == Cfg::kEntry || incoming[i].empty()) {
+        continue;
+      }
+      meet.assign(words, ~std::uint64_t{0});
+      for (const auto& [from, sets] : incoming[i]) {
+        for (std::size_t w = 0; w < words; ++w) {
+          meet[w] &= in[from][w] | (sets ? defs[from][w] : 0);
         }
-        std::vector<bool> meet(names.size(), true);
-        bool any = false;
-        for (std::size_t p : preds[i]) {
-          for (const CfgEdge& edge : cfg.nodes[p].successors) {
-            if (edge.to != i) {
-              continue;
-            }
-            any = true;
-            const bool sets = edge.kind != EdgeKind::Invalid && edge.kind != EdgeKind::Timeout &&
-                              edge.kind != EdgeKind::Error;
-            for (std::size_t k = 0; k < names.size(); ++k) {
-              meet[k] = meet[k] && (in[p][k] || (sets && defs[p][k]));
-            }
+      }
+      if (meet != in[i]) {
+        in[i] = meet;
+        for (const CfgEdge& edge : cfg.nodes[i].successors) {
+          if (!queued[edge.to]) {
+            queued[edge.to] = true;
+            work.push_back(edge.to);
           }
-        }
-        if (any && meet != in[i]) {
-          in[i] = std::move(meet);
-          changed = true;
         }
       }
     }
@@ -574,7 +594,7 @@ class VariableChecker {
           continue;
         }
         const std::size_t k = index_of(r->var.name);
-        if (k < names.size() && !in[node][k]) {
+        if (k < names.size() && (in[node][k / 64] & bit(k)) == 0) {
           Diagnostic& d = diags_.report(DiagnosticKind::UsedBeforeSet, r->var.span, r->var.name);
           d.notes.push_back(Note{false, "it is set here, but not on every path to this step",
                                  info.writes.at(r->var.name)});
