@@ -90,7 +90,8 @@ std::vector<HandleSpec> exit_handles(const ir::StepBody& body) {
     }
   } else if (const auto* classify = std::get_if<ir::AiClassifyStep>(&body)) {
     for (const ir::Intent& intent : classify->intents) {
-      out.push_back({"intent-" + intent.name, ExitRole::Mandatory});
+      // An intent may have no steps (the run carries on after the classifier).
+      out.push_back({"intent-" + intent.name, ExitRole::Optional});
     }
     out.push_back({"other", ExitRole::Default});
     if (classify->has_error) {

@@ -38,9 +38,9 @@ enum class NodeShape {
 };
 
 enum class ExitRole {
-  Mandatory,  // then, elif, case, intent: its block may not be empty.
+  Mandatory,  // then, elif, case: its block may not be empty.
   Default,    // else, other: taken when no other branch is; may be empty.
-  Optional,   // invalid, timeout, error: may be empty.
+  Optional,   // intent, invalid, timeout, error: may be empty.
 };
 
 struct GraphExit {

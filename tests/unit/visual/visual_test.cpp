@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <random>
+#include <set>
 #include <sstream>
 
 #include <catch2/catch.hpp>
@@ -19,6 +20,7 @@
 #include "compiler/ir/dump.h"
 #include "compiler/ir/walk.h"
 #include "compiler/visual/json_locator.h"
+#include "compiler/visual/node_types.h"
 #include "compiler/visual/structure.h"
 
 namespace {
@@ -173,6 +175,47 @@ TEST_CASE("visual: the visual examples are the writer's output for their DSL ori
     CHECK(described(*back).empty());
     CHECK(ir::dump_ir(back->module) == ir::dump_ir(dsl->module));
   }
+}
+
+TEST_CASE("visual: every node type is written as its golden file and read back", "[visual]") {
+  // every_node.json is the writer's output for every_node.wf; WAFLOW_UPDATE_GOLDEN=1
+  // rewrites it. The schema test validates it.
+  const fs::path dir = kSourceDir / "tests/unit/visual";
+  auto dsl = read_dsl(file_text(dir / "every_node.wf"));
+  REQUIRE_FALSE(dsl->diags.has_errors());
+  const std::string written = write_visual(dsl->module);
+  const char* update = std::getenv("WAFLOW_UPDATE_GOLDEN");
+  if (update != nullptr && std::string(update) == "1") {
+    std::ofstream(dir / "every_node.json", std::ios::binary) << written;
+  }
+  CHECK(file_text(dir / "every_node.json") == written);
+  auto back = read_visual(written);
+  CHECK(described(*back).empty());
+  CHECK(ir::dump_ir(back->module) == ir::dump_ir(dsl->module));
+  CHECK(write_visual(back->module) == written);
+  std::set<std::string> types;
+  for (const ir::Flow& flow : dsl->module.flows) {
+    types.insert("start");
+    ir::for_each_step(flow.steps,
+                      [&](const ir::Step& s) { types.insert(visual::node_type_of(s.body)); });
+  }
+  const std::vector<std::string>& all = visual::node_type_names();
+  CHECK(types == std::set<std::string>(all.begin(), all.end()));
+}
+
+TEST_CASE("visual: every construct of the language survives a visual round trip", "[visual]") {
+  const fs::path path = kSourceDir / "tests/unit/yaml/all_constructs.wf";
+  if (!fs::exists(path)) {
+    return;
+  }
+  auto dsl = read_dsl(file_text(path));
+  REQUIRE_FALSE(dsl->diags.has_errors());
+  const std::string written = write_visual(dsl->module);
+  auto back = read_visual(written);
+  CHECK(described(*back).empty());
+  CHECK(ir::dump_ir(back->module) == ir::dump_ir(dsl->module));
+  CHECK(ids_of(back->module) == ids_of(dsl->module));
+  CHECK(write_visual(back->module) == written);
 }
 
 TEST_CASE("visual: positions are kept and steps without one are laid out", "[visual]") {
