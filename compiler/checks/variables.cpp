@@ -424,7 +424,8 @@ class VariableChecker {
                         var.name, other->name, var.name),
             {}});
       }
-    } else if (is_shared(var.scope)) {
+    } else if (is_shared(var.scope) && d.notes.empty()) {
+      // Without a likely typo, the variable may come from outside the project.
       d.notes.push_back(Note{
           true,
           fmt::format("if something outside this project sets it, declare it: var {}: TYPE", name),

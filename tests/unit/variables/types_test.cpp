@@ -336,3 +336,17 @@ TEST_CASE("types: values of unknown type are not errors") {
                    "    say \"{{r.price.amount}} {{default(r.price, 0) + 1}}\"\n")
             .empty());
 }
+
+TEST_CASE("types: front-end forms of WF0217, WF0307, WF0309 and WF0319 keep their text") {
+  // These are reported while reading the file; the checks must not repeat them.
+  CHECK(run_checks("hours mon-fri 9:00-17:00\n" + kHead +
+                   "  ask age: integer \"Age?\"\n"
+                   "    on timeout 99999999999d\n"
+                   "      end\n"
+                   "  set contatc.lang = age\n") ==
+        Lines{"1:7 WF0309 invalid business hours: 'mon-fri 9:00-17:00' (use e.g. mon-fri "
+              "09:00-17:00)",
+              "4:12 WF0319 unknown type 'integer'", "5:16 WF0307 invalid duration '99999999999d'",
+              "7:7 WF0217 unknown variable scope 'contatc' (use contact, conversation or flow)",
+              "7:7 WF0207 variable 'lang' is set but never used"});
+}
