@@ -270,6 +270,7 @@ class ControlFlowChecks {
   // `end` counts there. A call or a handoff on the way is given the benefit of
   // the doubt.
   void dead_ends(const FlowGraph& f) {
+    std::vector<std::size_t> ending;  // Computed when a flow has a `say` to judge.
     for (std::size_t n = 2; n < f.cfg.nodes.size(); ++n) {
       const auto* say = std::get_if<ir::SayStep>(&f.cfg.nodes[n].step->body);
       if (say == nullptr || say->options.empty()) {
@@ -291,8 +292,11 @@ class ControlFlowChecks {
       if (unhandled.empty()) {
         continue;
       }
-      const std::size_t ending = path_to_end(f, n);
-      if (ending == Cfg::kNone) {
+      if (ending.empty()) {
+        ending = endings(f);
+      }
+      const std::size_t last_step = ending[n];
+      if (last_step == Cfg::kNone) {
         continue;
       }
       std::string ids;
@@ -304,7 +308,7 @@ class ControlFlowChecks {
           fmt::format("the conversation can end right after these {}, and no 'trigger payload' "
                       "handles {}",
                       say->options.buttons.empty() ? "list rows" : "buttons", ids));
-      const ir::Step* last = f.cfg.nodes[ending].step;
+      const ir::Step* last = f.cfg.nodes[last_step].step;
       d.notes.push_back(Note{
           false,
           is_end(last) ? "the conversation ends here" : "the conversation ends after this step",
@@ -316,38 +320,46 @@ class ControlFlowChecks {
     }
   }
 
-  // The step after which the conversation ends, reached from `from` without
-  // waiting; kNone when every path waits first.
-  std::size_t path_to_end(const FlowGraph& f, std::size_t from) const {
+  // For each node, a step after which the conversation ends when the run goes on
+  // from that node without waiting, or kNone when every path waits first. One
+  // backward sweep from the ending steps serves every `say` of the flow.
+  std::vector<std::size_t> endings(const FlowGraph& f) const {
     const bool called = !f.callers.empty();
-    std::vector<bool> seen(f.cfg.nodes.size(), false);
-    std::vector<std::size_t> stack{from};
-    seen[from] = true;
-    while (!stack.empty()) {
-      const std::size_t at = stack.back();
-      stack.pop_back();
-      const CfgNode& node = f.cfg.nodes[at];
-      if (node.may_wait_for_user || std::holds_alternative<ir::HandoffStep>(node.step->body) ||
-          std::holds_alternative<ir::CallStep>(node.step->body)) {
+    const std::size_t n = f.cfg.nodes.size();
+    auto stops = [&](std::size_t node) {
+      const CfgNode& c = f.cfg.nodes[node];
+      return c.may_wait_for_user ||
+             (c.step != nullptr && (std::holds_alternative<ir::HandoffStep>(c.step->body) ||
+                                    std::holds_alternative<ir::CallStep>(c.step->body)));
+    };
+    std::vector<std::size_t> ending(n, Cfg::kNone);
+    Adjacency back(n);
+    std::vector<std::size_t> queue;
+    for (std::size_t node = 2; node < n; ++node) {
+      if (stops(node)) {
         continue;
       }
-      for (const CfgEdge& edge : node.successors) {
+      for (const CfgEdge& edge : f.cfg.nodes[node].successors) {
         if (edge.wait != Wait::None) {
           continue;
         }
-        if (edge.to == Cfg::kExit) {
-          if (is_end(node.step) || !called) {
-            return at;
-          }
-          continue;
-        }
-        if (!seen[edge.to]) {
-          seen[edge.to] = true;
-          stack.push_back(edge.to);
+        if (edge.to != Cfg::kExit) {
+          back[edge.to].push_back(node);
+        } else if (ending[node] == Cfg::kNone && (is_end(f.cfg.nodes[node].step) || !called)) {
+          ending[node] = node;
+          queue.push_back(node);
         }
       }
     }
-    return Cfg::kNone;
+    for (std::size_t i = 0; i < queue.size(); ++i) {
+      for (std::size_t from : back[queue[i]]) {
+        if (ending[from] == Cfg::kNone) {
+          ending[from] = ending[queue[i]];
+          queue.push_back(from);
+        }
+      }
+    }
+    return ending;
   }
 
   // --- WF0403 ----------------------------------------------------------------------
@@ -492,7 +504,7 @@ class ControlFlowChecks {
   // nothing); where an error was already reported inside the step, it stays quiet.
   void empty_blocks(const FlowGraph& f) {
     ir::for_each_step(f.flow->steps, [&](const ir::Step& step) {
-      if (reported_within(step.span)) {
+      if (!has_empty_branch(step) || reported_within(step.span)) {
         return;
       }
       if (const auto* branch = std::get_if<ir::IfStep>(&step.body)) {
@@ -516,6 +528,20 @@ class ControlFlowChecks {
         }
       }
     });
+  }
+
+  static bool has_empty_branch(const ir::Step& step) {
+    auto empty = [](const auto& items) {
+      return std::any_of(items.begin(), items.end(),
+                         [](const auto& item) { return item.body.empty(); });
+    };
+    if (const auto* branch = std::get_if<ir::IfStep>(&step.body)) {
+      return empty(branch->branches) || (branch->has_else && branch->otherwise.empty());
+    }
+    if (const auto* match = std::get_if<ir::MatchStep>(&step.body)) {
+      return empty(match->cases) || (match->has_else && match->otherwise.empty());
+    }
+    return false;
   }
 
   bool reported_within(SourceSpan span) const {

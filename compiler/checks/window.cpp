@@ -150,35 +150,73 @@ class Window {
     return times;
   }
 
-  // Summaries from the bottom (no flow returns) up, until they settle; recursion
-  // with delays could keep raising them, so the rounds are bounded.
-  void summarise() {
-    for (std::size_t round = 0; round <= graph_.flows.size() + 1; ++round) {
-      bool changed = false;
-      for (std::size_t f = 0; f < graph_.flows.size(); ++f) {
-        const Times from_zero = propagate(f, 0);
-        const Times from_probe = propagate(f, kProbe);
-        Summary s;
-        s.returns = from_zero.returned != kUnset;
-        s.adds = from_probe.returned >= kProbe;
-        s.added = s.adds ? from_probe.returned - kProbe : 0;
-        if (from_probe.returned >= kForever) {
-          s.added = kForever;
-        }
-        s.floor = from_zero.returned;
-        if (!(s == summaries_[f])) {
-          summaries_[f] = s;
-          changed = true;
-        }
+  // A worklist over flows: `visit(f)` returns the flows to visit again. Recursion
+  // that adds time could raise values for ever, so each flow is visited a bounded
+  // number of times; past that its values simply stop growing.
+  template <typename Visit>
+  void settle(std::vector<std::size_t> work, const Visit& visit) const {
+    const std::size_t flows = graph_.flows.size();
+    std::vector<std::size_t> visits(flows, 0);
+    std::vector<bool> queued(flows, false);
+    for (std::size_t f : work) {
+      queued[f] = true;
+    }
+    for (std::size_t i = 0; i < work.size(); ++i) {
+      const std::size_t f = work[i];
+      queued[f] = false;
+      if (++visits[f] > flows + 2) {
+        continue;
       }
-      if (!changed) {
-        break;
+      for (std::size_t again : visit(f)) {
+        if (!queued[again]) {
+          queued[again] = true;
+          work.push_back(again);
+        }
       }
     }
   }
 
+  // Summaries from the bottom (no flow returns) up: when a flow's summary changes,
+  // its callers are summarised again.
+  void summarise() {
+    const std::size_t flows = graph_.flows.size();
+    std::vector<std::vector<std::size_t>> calling(flows);  // The flows that call each flow.
+    for (std::size_t f = 0; f < flows; ++f) {
+      for (std::size_t node = 2; node < graph_.flows[f].cfg.nodes.size(); ++node) {
+        const std::size_t callee = graph_.callee_of(graph_.flows[f].cfg.nodes[node].step);
+        if (callee != Cfg::kNone) {
+          calling[callee].push_back(f);
+        }
+      }
+    }
+    std::vector<std::size_t> all(flows);
+    for (std::size_t f = 0; f < flows; ++f) {
+      all[f] = flows - 1 - f;
+    }
+    settle(all, [&](std::size_t f) {
+      const Times from_zero = propagate(f, 0);
+      const Times from_probe = propagate(f, kProbe);
+      Summary s;
+      s.returns = from_zero.returned != kUnset;
+      s.adds = from_probe.returned >= kProbe;
+      s.added = s.adds ? from_probe.returned - kProbe : 0;
+      if (from_probe.returned >= kForever) {
+        s.added = kForever;
+      }
+      s.floor = from_zero.returned;
+      if (s == summaries_[f]) {
+        return std::vector<std::size_t>{};
+      }
+      summaries_[f] = s;
+      return calling[f];
+    });
+  }
+
+  // Entry times from the triggers down the calls: when a flow's entry time grows,
+  // the flows it calls are visited again.
   std::vector<std::int64_t> entry_times() const {
     std::vector<std::int64_t> entry(graph_.flows.size(), kUnset);
+    std::vector<std::size_t> started;
     for (std::size_t f = 0; f < graph_.flows.size(); ++f) {
       const ir::Flow& flow = *graph_.flows[f].flow;
       for (const ir::Trigger& trigger : flow.triggers) {
@@ -188,27 +226,23 @@ class Window {
       if (flow.triggers.empty() && graph_.flows[f].callers.empty()) {
         entry[f] = 0;
       }
-    }
-    for (std::size_t round = 0; round <= graph_.flows.size() + 1; ++round) {
-      bool changed = false;
-      for (std::size_t f = 0; f < graph_.flows.size(); ++f) {
-        if (entry[f] == kUnset) {
-          continue;
-        }
-        const Times times = propagate(f, entry[f]);
-        const Cfg& cfg = graph_.flows[f].cfg;
-        for (std::size_t node = 2; node < cfg.nodes.size(); ++node) {
-          const std::size_t callee = graph_.callee_of(cfg.nodes[node].step);
-          if (callee != Cfg::kNone && times.at[node] > entry[callee]) {
-            entry[callee] = times.at[node];
-            changed = true;
-          }
-        }
-      }
-      if (!changed) {
-        break;
+      if (entry[f] != kUnset) {
+        started.push_back(f);
       }
     }
+    settle(started, [&](std::size_t f) {
+      std::vector<std::size_t> again;
+      const Times times = propagate(f, entry[f]);
+      const Cfg& cfg = graph_.flows[f].cfg;
+      for (std::size_t node = 2; node < cfg.nodes.size(); ++node) {
+        const std::size_t callee = graph_.callee_of(cfg.nodes[node].step);
+        if (callee != Cfg::kNone && times.at[node] > entry[callee]) {
+          entry[callee] = times.at[node];
+          again.push_back(callee);
+        }
+      }
+      return again;
+    });
     return entry;
   }
 
