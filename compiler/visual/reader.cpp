@@ -232,6 +232,7 @@ class Reader {
   FileId file_;
   Diagnostics& diags_;
   JsonLocator locator_;
+  std::vector<std::size_t> into_start_;  // Diagnostics of edges into the start node.
   inline static const json kEmptyObject = json::object();
 
   // --- Values and diagnostics -----------------------------------------------------
@@ -1339,6 +1340,8 @@ class Reader {
       report_at(DiagnosticKind::BadEdge, inner(*target), target->pointer,
                 fmt::format("{} leads into the start node '{}'; the start has no way in", label,
                             target_id));
+      // The help names the first step once every edge is read.
+      into_start_.push_back(diags_.all().size() - 1);
       ok = false;
     }
     if (!ok) {
@@ -1441,6 +1444,7 @@ class Reader {
       report(DiagnosticKind::BadEdge, *node_list, fmt::format("{} has no start node", where));
     }
     std::vector<EdgeInfo> edges;
+    into_start_.clear();
     if (std::optional<Value> edge_list = optional(flow_value, "edges");
         edge_list && expect_array(*edge_list)) {
       for (std::size_t i = 0; i < edge_list->j->size(); ++i) {
@@ -1449,6 +1453,21 @@ class Reader {
           read_edge(item, nodes, by_id, edges);
         }
       }
+    }
+    std::string first_step;
+    if (start != visual::kExit) {
+      auto it = nodes[start].edge_of_handle.find("next");
+      if (it != nodes[start].edge_of_handle.end()) {
+        first_step = nodes[edges[it->second].target].id;
+      }
+    }
+    for (std::size_t index : into_start_) {
+      diags_.all()[index].notes.push_back(Note{
+          true,
+          first_step.empty()
+              ? std::string("to start over, connect the edge to the first step")
+              : fmt::format("to start over, connect the edge to '{}', the first step", first_step),
+          {}});
     }
     build_steps(nodes, edges, start, duplicated, flow);
   }
