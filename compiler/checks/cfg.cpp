@@ -132,6 +132,28 @@ class Builder {
           }
         },
         s.body);
+    // An AI step with a `buffer` first collects the contact's messages for that long.
+    if (const ir::AiOptions* ai = ai_options(s.body); ai != nullptr && ai->buffer) {
+      for (CfgEdge& edge : cfg_.nodes[self].successors) {
+        if (edge.wait == Wait::None) {
+          edge.wait = Wait::Clock;
+          edge.wait_ms = ai->buffer->ms;
+        }
+      }
+    }
+  }
+
+  static const ir::AiOptions* ai_options(const ir::StepBody& body) {
+    if (const auto* reply = std::get_if<ir::AiReplyStep>(&body)) {
+      return &reply->ai;
+    }
+    if (const auto* extract = std::get_if<ir::AiExtractStep>(&body)) {
+      return &extract->ai;
+    }
+    if (const auto* classify = std::get_if<ir::AiClassifyStep>(&body)) {
+      return &classify->ai;
+    }
+    return nullptr;
   }
 
   void error_exit(std::size_t self, bool has_error, const ir::Block& on_error, std::size_t next) {

@@ -15,6 +15,9 @@
 //   - http and ai steps with `on error` have an Error edge into it;
 //   - goto jumps to its target (the first step carrying that id); end and return go
 //     to the exit; call falls through (the callee runs in between).
+// Edges wait for the user after an ask (Reply, Invalid) and after an ai extract's
+// re-asks (Invalid); for the clock out of a delay, a Timeout, and every edge out of
+// an AI step with a `buffer` (it collects messages that long first).
 // An edge into an empty nested block goes straight to where that block would
 // continue, keeping its kind. Edges of kind Invalid, Timeout and Error leave the
 // step's result variable unset; every other edge out of a step that sets one has set it.

@@ -270,3 +270,23 @@ TEST_CASE("cfg: http error exits and ai extract re-asks", "[checks][cfg]") {
   CHECK(edge(cfg, pull, node(cfg, "giveup"))->kind == EdgeKind::Invalid);
   CHECK(edge(cfg, node(cfg, "giveup"), Cfg::kExit)->kind == EdgeKind::End);
 }
+
+TEST_CASE("cfg: an AI step with a buffer waits for the clock", "[checks][cfg]") {
+  Parsed p;
+  parse_into(p,
+             "flow a\n"
+             "  label talk\n"
+             "  ai reply\n"
+             "    buffer 4s\n"
+             "    on error\n"
+             "      label oops\n"
+             "      end\n"
+             "  goto talk\n");
+  const Cfg cfg = waflow::checks::build_cfg(p.module.flows[0]);
+  const std::size_t talk = node(cfg, "talk");
+  REQUIRE(cfg.nodes[talk].successors.size() == 2);
+  for (const CfgEdge& e : cfg.nodes[talk].successors) {
+    CHECK(e.wait == Wait::Clock);
+    CHECK(e.wait_ms == 4000);
+  }
+}

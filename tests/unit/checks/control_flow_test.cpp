@@ -352,3 +352,17 @@ TEST_CASE("control flow: triggers of two flows with one name are not compared", 
   // The duplicate flow is the names check's error (WF0201); its triggers add nothing.
   CHECK(check({kHead + "  say \"f\"\n", kHead + "  say \"f\"\n"}).empty());
 }
+
+TEST_CASE("control flow: an AI step with a buffer waits for the clock", "[checks][cf]") {
+  // Not a loop that never waits; but nothing in it waits for the contact, so the
+  // time since their last message grows without bound.
+  CHECK(check(kHead + "  label talk\n"
+                      "  ai reply\n"
+                      "    buffer 4s\n"
+                      "    timeout 20s\n"
+                      "    on error\n"
+                      "      end\n"
+                      "  goto talk\n") ==
+        Lines{"4:3 WF0409 this message may be sent any time after the user's last message; "
+              "outside the 24-hour window only templates are delivered"});
+}
