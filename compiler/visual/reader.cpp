@@ -1584,8 +1584,15 @@ class Reader {
         continue;
       }
       if (item.kind == visual::ItemKind::End) {
+        // The flow finishes here, as when a run reaches the end of its steps: a
+        // flow with triggers ends the run; one without (other flows call it)
+        // returns to its caller.
         ir::Step step;
-        step.body = ir::EndStep{};
+        if (flow.triggers.empty()) {
+          step.body = ir::ReturnStep{};
+        } else {
+          step.body = ir::EndStep{};
+        }
         step.span = span;
         block.push_back(std::move(step));
         continue;

@@ -382,7 +382,7 @@ TEST_CASE("visual: an edge back to an earlier node becomes a goto", "[visual]") 
       "flow f\n"
       "  ask name \"Your name?\"\n"
       "    on timeout 1h\n"
-      "      end\n"
+      "      return\n"
       "  label check\n"
       "  if len(name) > 1\n"
       "    label thanks\n"
@@ -430,16 +430,25 @@ TEST_CASE("visual: an edge into the middle of another branch becomes a goto", "[
   CHECK(ir::dump_ir(p->module) == ir::dump_ir(expected->module));
 }
 
-TEST_CASE("visual: a dangling exit inside a branch ends the flow there", "[visual]") {
-  auto p = read_visual(
+TEST_CASE("visual: a dangling exit inside a branch finishes the flow there", "[visual]") {
+  std::string text =
       visual_file({node("start", "start"),
                    node("q", "user_reply", R"({"variable": "q", "text": "Q?", "timeout": "5m"})"),
                    node("after", "message", say("After"))},
-                  {edge("start", "next", "q"), edge("q", "next", "after")}));
-  REQUIRE(described(*p).empty());
-  const auto& ask = std::get<ir::AskStep>(p->module.flows[0].steps[0].body);
+                  {edge("start", "next", "q"), edge("q", "next", "after")});
+  // Without triggers the flow is one that others call: it returns to its caller.
+  auto called = read_visual(text);
+  REQUIRE(described(*called).empty());
+  const auto& ask = std::get<ir::AskStep>(called->module.flows[0].steps[0].body);
   REQUIRE(ask.on_timeout.size() == 1);
-  CHECK(std::holds_alternative<ir::EndStep>(ask.on_timeout[0].body));
+  CHECK(std::holds_alternative<ir::ReturnStep>(ask.on_timeout[0].body));
+  // A flow with triggers ends the run.
+  text.insert(text.find(R"("nodes")"), R"("triggers": [{"kind": "any"}], )");
+  auto started = read_visual(text);
+  REQUIRE(described(*started).empty());
+  const auto& ask2 = std::get<ir::AskStep>(started->module.flows[0].steps[0].body);
+  REQUIRE(ask2.on_timeout.size() == 1);
+  CHECK(std::holds_alternative<ir::EndStep>(ask2.on_timeout[0].body));
 }
 
 TEST_CASE("visual: nodes no path reaches still land in the IR, after the rest", "[visual]") {
@@ -454,8 +463,8 @@ TEST_CASE("visual: nodes no path reaches still land in the IR, after the rest", 
   for (const ir::Step& s : p->module.flows[0].steps) {
     top.push_back(s.id);
   }
-  // The reachable part first; an end keeps it from running into the rest.
-  CHECK(top == std::vector<std::string>{"hello", "end_1", "lost", "island", "end_2", "loop_a",
+  // The reachable part first; a return keeps it from running into the rest.
+  CHECK(top == std::vector<std::string>{"hello", "return_1", "lost", "island", "return_2", "loop_a",
                                         "loop_b", "goto_1"});
 }
 
