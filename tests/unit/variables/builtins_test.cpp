@@ -7,6 +7,8 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include <catch2/catch.hpp>
 
@@ -74,4 +76,20 @@ TEST_CASE("builtins: docs/functions.md lists every function and variable as the 
                             std::string(v.doc) + " |";
     CHECK(page.find(row) != std::string::npos);
   }
+}
+
+TEST_CASE("builtins: every function has a bytecode id and every id a function") {
+  // runtime/bytecode/functions.def numbers the functions for the bundle format.
+  static const std::vector<std::string_view> kIds = {
+#define WAFLOW_FUNCTION(name, text) text,
+#include "runtime/bytecode/functions.def"
+#undef WAFLOW_FUNCTION
+  };
+  std::set<std::string_view> ids(kIds.begin(), kIds.end());
+  CHECK(ids.size() == kIds.size());
+  std::set<std::string_view> table;
+  for (const builtins::Function& f : builtins::functions()) {
+    table.insert(f.name);
+  }
+  CHECK(ids == table);
 }
