@@ -130,7 +130,8 @@ struct IdentOrCall : pg::seq<ExprIdent, pg::opt<CallTail>> {};
 
 struct ListOpen : pg::one<'['> {};
 struct ListClose : pg::one<']'> {};
-struct ListItems : pg::opt<Expr, pg::star<Sp, pg::one<','>, Sp, pg::must<Expr>>, pg::opt<Sp, pg::one<','>>> {};
+// A trailing comma is allowed: an item after a comma is optional.
+struct ListItems : pg::opt<Expr, pg::star<Sp, pg::one<','>, Sp, Expr>, pg::opt<Sp, pg::one<','>>> {};
 struct ListLit : pg::seq<ListOpen, Sp, ListItems, Sp, pg::must<ListClose>> {};
 
 struct ObjectKeyString : Str {};
@@ -139,7 +140,7 @@ struct ObjectEntry : pg::seq<ObjectKey, Sp, pg::must<pg::one<':'>>, Sp, pg::must
 struct ObjectOpen : pg::one<'{'> {};
 struct ObjectClose : pg::one<'}'> {};
 struct ObjectItems
-    : pg::opt<ObjectEntry, pg::star<Sp, pg::one<','>, Sp, pg::must<ObjectEntry>>, pg::opt<Sp, pg::one<','>>> {};
+    : pg::opt<ObjectEntry, pg::star<Sp, pg::one<','>, Sp, ObjectEntry>, pg::opt<Sp, pg::one<','>>> {};
 struct ObjectLit : pg::seq<ObjectOpen, Sp, ObjectItems, Sp, pg::must<ObjectClose>> {};
 
 struct ParenOpen : pg::one<'('> {};
