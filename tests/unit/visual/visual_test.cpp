@@ -218,6 +218,21 @@ TEST_CASE("visual: every construct of the language survives a visual round trip"
   CHECK(write_visual(back->module) == written);
 }
 
+TEST_CASE("visual: the format reference's first example is the flow it says", "[visual]") {
+  const std::string doc = file_text(kSourceDir / "docs/visual.md");
+  auto block = [&](const std::string& fence) {
+    const std::size_t begin = doc.find("```" + fence + "\n");
+    REQUIRE(begin != std::string::npos);
+    const std::size_t body = begin + fence.size() + 4;
+    return doc.substr(body, doc.find("```", body) - body);
+  };
+  auto visual = read_visual(block("json"));
+  CHECK(described(*visual).empty());
+  auto dsl = read_dsl(block("wf"));
+  REQUIRE_FALSE(dsl->diags.has_errors());
+  CHECK(ir::dump_ir(visual->module) == ir::dump_ir(dsl->module));
+}
+
 TEST_CASE("visual: positions are kept and steps without one are laid out", "[visual]") {
   const std::string text = R"({
   "waflow": "visual",
