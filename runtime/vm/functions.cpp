@@ -115,53 +115,51 @@ constexpr const char* kMonths[] = {"January",   "February", "March",    "April",
                                    "May",       "June",     "July",     "August",
                                    "September", "October",  "November", "December"};
 
-// strftime-like formatting of a subset: %Y %m %d %H %M %S %A %a %B %b %%.
+// Formats with the pattern letters of docs/functions.md: YYYY, MM, DD, HH, mm,
+// ss, ddd, dddd, MMM, MMMM; anything else is copied.
 std::string format_time(const LocalTime& t, std::string_view pattern) {
   std::string out;
   char buf[16];
-  for (std::size_t i = 0; i < pattern.size(); ++i) {
-    if (pattern[i] != '%' || i + 1 >= pattern.size()) {
-      out += pattern[i];
-      continue;
-    }
-    switch (pattern[++i]) {
-      case 'Y':
-        out += std::to_string(t.year);
-        break;
-      case 'm':
-        std::snprintf(buf, sizeof buf, "%02u", t.month);
-        out += buf;
-        break;
-      case 'd':
-        std::snprintf(buf, sizeof buf, "%02u", t.day);
-        out += buf;
-        break;
-      case 'H':
-        std::snprintf(buf, sizeof buf, "%02u", t.hour);
-        out += buf;
-        break;
-      case 'M':
-        std::snprintf(buf, sizeof buf, "%02u", t.minute);
-        out += buf;
-        break;
-      case 'S':
-        std::snprintf(buf, sizeof buf, "%02u", t.second);
-        out += buf;
-        break;
-      case 'A':
-        out += kWeekdays[t.weekday];
-        break;
-      case 'a':
-        out += std::string(kWeekdays[t.weekday]).substr(0, 3);
-        break;
-      case 'B':
-        out += kMonths[t.month - 1];
-        break;
-      case 'b':
-        out += std::string(kMonths[t.month - 1]).substr(0, 3);
-        break;
-      default:
-        out += pattern[i];
+  auto two = [&](unsigned v) {
+    std::snprintf(buf, sizeof buf, "%02u", v);
+    out += buf;
+  };
+  for (std::size_t i = 0; i < pattern.size();) {
+    auto starts = [&](std::string_view token) {
+      return pattern.substr(i, token.size()) == token;
+    };
+    if (starts("YYYY")) {
+      out += std::to_string(t.year);
+      i += 4;
+    } else if (starts("MMMM")) {
+      out += kMonths[t.month - 1];
+      i += 4;
+    } else if (starts("MMM")) {
+      out += std::string(kMonths[t.month - 1]).substr(0, 3);
+      i += 3;
+    } else if (starts("MM")) {
+      two(t.month);
+      i += 2;
+    } else if (starts("DD")) {
+      two(t.day);
+      i += 2;
+    } else if (starts("dddd")) {
+      out += kWeekdays[t.weekday];
+      i += 4;
+    } else if (starts("ddd")) {
+      out += std::string(kWeekdays[t.weekday]).substr(0, 3);
+      i += 3;
+    } else if (starts("HH")) {
+      two(t.hour);
+      i += 2;
+    } else if (starts("mm")) {
+      two(t.minute);
+      i += 2;
+    } else if (starts("ss")) {
+      two(t.second);
+      i += 2;
+    } else {
+      out += pattern[i++];
     }
   }
   return out;
@@ -439,7 +437,7 @@ bool call_function(std::uint32_t fn, const std::vector<Value>& args, const Conte
       const bool calendar = args[0].is_text();
       const LocalTime t = local_time(calendar ? ms + context.tz_offset_ms : ms,
                                      calendar ? 0 : context.tz_offset_ms);
-      result = Value::text(lower(kWeekdays[t.weekday]));
+      result = Value::number(static_cast<double>(t.weekday + 1));
       return true;
     }
     case kInHours: {
@@ -462,8 +460,10 @@ bool call_function(std::uint32_t fn, const std::vector<Value>& args, const Conte
                    : (args.size() > 1 ? args[1] : Value());
       return true;
     case kIsEmpty:
-      result = Value::boolean(args.empty() || !args[0].truthy() ||
-                              (args[0].is_text() && trim(args[0].as_text()).empty()));
+      result = Value::boolean(
+          args.empty() || args[0].is_null() || (args[0].is_text() && args[0].as_text().empty()) ||
+          (args[0].type() == Value::Type::List && args[0].as_list().empty()) ||
+          (args[0].type() == Value::Type::Object && args[0].as_object().empty()));
       return true;
     default:
       error = "unknown function";

@@ -154,7 +154,7 @@ class Machine {
           std::string unused;
           call_function(/*FormatDate*/ 18,
                         {Value::number(static_cast<double>(context_.now_ms), Tag::DateTime),
-                         Value::text("%Y-%m-%d")},
+                         Value::text("YYYY-MM-DD")},
                         context_, flow(), b_, today, unused);
           return Value::text(today.to_text(), Tag::Date);
         }

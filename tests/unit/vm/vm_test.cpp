@@ -226,3 +226,24 @@ flow welcome
   CHECK(pick("reorder", false) == "fallback");
   CHECK(pick("hello", true) == "welcome");
 }
+
+TEST_CASE("vm: dates and times read in the business time zone", "[vm]") {
+  const bytecode::Bundle bundle = compile(R"wf(timezone "Europe/Madrid"
+hours mon-fri 09:00-17:00
+
+flow clock
+  trigger keyword "time"
+  say "{{format_date(now, 'dddd DD MMMM, HH:mm')}} day {{weekday(today)}} open {{in_hours()}}"
+  say "{{format_date(today, 'DD/MM/YYYY')}} {{is_empty('')}} {{is_empty(' ')}}"
+)wf");
+  Run run(bundle);
+  // 2025-03-03 13:05 UTC is 14:05 in Madrid (UTC+1 in winter).
+  run.context.now_ms = 1741007100000;
+  run.context.tz_offset_ms = 3600000;
+  auto out = run.start("time");
+  CHECK(sent(out) ==
+        std::vector<std::string>{"Monday 03 March, 14:05 day 1 open yes", "03/03/2025 yes no"});
+  run.context.now_ms += 4 * 3600000;
+  out = run.start("time");
+  CHECK(sent(out)[0] == "Monday 03 March, 18:05 day 1 open no");
+}
