@@ -382,30 +382,35 @@ class Codegen {
 
   // --- Messages ------------------------------------------------------------------
 
-  void options(ObjectBuilder& o, const ir::Options& opts) {
+  // Pushes the options of a message; `lines` registers their texts as
+  // localisable lines (once per message, not again for validation).
+  void options(ObjectBuilder& o, const ir::Options& opts, bool lines = true) {
+    auto field = [&](const std::string& name) {
+      return lines ? name : std::string();
+    };
     if (!opts.buttons.empty()) {
       o.key("buttons");
       for (const ir::Button& btn : opts.buttons) {
         ObjectBuilder item{*this};
         item.str("id", btn.id);
-        item.text("title", btn.title, "button." + btn.id);
+        item.text("title", btn.title, field("button." + btn.id));
         item.done();
       }
       op(Op::MakeList, static_cast<std::uint32_t>(opts.buttons.size()));
     }
     if (opts.has_list()) {
-      o.text("button", opts.list_button, "list");
+      o.text("button", opts.list_button, field("list"));
       o.key("sections");
       for (std::size_t i = 0; i < opts.sections.size(); ++i) {
         const ir::ListSection& sec = opts.sections[i];
         ObjectBuilder section{*this};
-        section.text("title", sec.title, "section." + std::to_string(i + 1));
+        section.text("title", sec.title, field("section." + std::to_string(i + 1)));
         section.key("rows");
         for (const ir::ListRow& row : sec.rows) {
           ObjectBuilder r{*this};
           r.str("id", row.id);
-          r.text("title", row.title, "row." + row.id);
-          r.text("description", row.description, "row." + row.id + ".description");
+          r.text("title", row.title, field("row." + row.id));
+          r.text("description", row.description, field("row." + row.id + ".description"));
           r.done();
         }
         op(Op::MakeList, static_cast<std::uint32_t>(sec.rows.size()));
@@ -552,28 +557,32 @@ class Codegen {
 
   void gen(const ir::AskStep& s) {
     const std::string counter = "@tries." + step_id_;
-    const std::string prompt = "@prompt." + step_id_;
     op(Op::PushNum, num(0));
     store_hidden(counter);
-    // The prompt payload doubles as the validation spec (options, pattern).
+    // The prompt is rendered again when it is re-sent, and the validation spec
+    // is rebuilt after each reply, so a waiting run keeps neither in its state.
+    const std::uint32_t send = pc();
     {
       ObjectBuilder o{*this};
       o.str("type", message_type(s.options));
       o.text("text", s.prompt, "prompt");
       options(o, s.options);
-      if (!s.pattern.empty()) {
-        o.str("pattern", s.pattern);
-      }
       o.done();
     }
-    store_hidden(prompt);
-    const std::uint32_t send = pc();
-    load_hidden(prompt);
     emit(EffectKind::Send);
     const std::uint32_t wait_at = pc();
     wait_payload(s.timeout, s.reminders);
     const Patch timed_out = jump(Op::Wait);
-    load_hidden(prompt);
+    if (s.options.empty() && s.pattern.empty()) {
+      op(Op::PushNull);
+    } else {
+      ObjectBuilder spec{*this};
+      options(spec, s.options, false);
+      if (!s.pattern.empty()) {
+        spec.str("pattern", s.pattern);
+      }
+      spec.done();
+    }
     op(Op::Validate, static_cast<std::uint32_t>(s.type));
     const Patch invalid = jump(Op::JumpIfFalse);
     op(Op::Store, scope_operand(s.var.scope), str(s.var.name));
@@ -600,7 +609,6 @@ class Codegen {
     }
     land(done);
     land(after_invalid);
-    forget(prompt);
     forget(counter);
   }
 

@@ -80,6 +80,7 @@ class Out {
     }
   }
   std::string take() { return std::move(s_); }
+  void reserve(std::size_t n) { s_.reserve(n); }
 
  private:
   std::string s_;
@@ -187,7 +188,8 @@ class In {
     const std::uint64_t n = count();
     for (std::uint64_t i = 0; i < n && ok_; ++i) {
       std::string name = str();
-      m.set(name, value(0));
+      Value v = value(0);
+      m.append(std::move(name), std::move(v));
     }
     return m;
   }
@@ -206,6 +208,7 @@ Error bad_state(const char* why) {
 
 std::string serialize_state(const RunState& state) {
   Out out;
+  out.reserve(256);
   out.byte(static_cast<std::uint8_t>(kMagic[0]));
   out.byte(static_cast<std::uint8_t>(kMagic[1]));
   out.byte(kStateVersion);

@@ -198,4 +198,12 @@ void VarMap::set(std::string_view name, Value value) {
   }
 }
 
+void VarMap::append(std::string name, Value value) {
+  if (!value.is_null() && (items_.empty() || items_.back().first < name)) {
+    items_.emplace_back(std::move(name), std::move(value));
+    return;
+  }
+  set(name, std::move(value));
+}
+
 }  // namespace waflow::vm

@@ -80,6 +80,9 @@ class VarMap {
   const Value* find(std::string_view name) const;
   // Setting null removes the variable.
   void set(std::string_view name, Value value);
+  // Adds a variable known to sort after every present one (decoding a sorted
+  // map); falls back to set() otherwise.
+  void append(std::string name, Value value);
   const std::vector<std::pair<std::string, Value>>& items() const { return items_; }
   std::size_t size() const { return items_.size(); }
   bool operator==(const VarMap& other) const = default;

@@ -80,6 +80,7 @@ class Machine {
 
   void run(std::vector<Value> stack) {
     stack_ = std::move(stack);
+    stack_.reserve(32);
     std::uint64_t budget = Vm::kInstructionBudget;
     while (budget-- > 0) {
       if (!step()) {
@@ -439,9 +440,11 @@ class Machine {
       }
       case Op::MakeObject: {
         Value::Object fields;
+        fields.reserve(a);
         const std::size_t base = stack_.size() - 2 * static_cast<std::size_t>(a);
         for (std::size_t i = base; i < stack_.size(); i += 2) {
-          fields.emplace_back(stack_[i].to_text(), std::move(stack_[i + 1]));
+          fields.emplace_back(stack_[i].is_text() ? stack_[i].as_text() : stack_[i].to_text(),
+                              std::move(stack_[i + 1]));
         }
         stack_.resize(base);
         stack_.push_back(Value::object(std::move(fields)));
@@ -522,6 +525,7 @@ Vm::Vm(const bytecode::Bundle& bundle, std::array<std::uint8_t, 32> bundle_hash)
 
 Outcome Vm::start(RunState& run, VarMap& contact, std::uint32_t flow, const Context& context) {
   run = RunState{};
+  run.frames.reserve(4);
   run.bundle_hash = hash_;
   run.frames.push_back(Frame{flow, 0, {}});
   run.pc = bundle_.flows[flow].code_begin;
