@@ -9,6 +9,8 @@
 #include "compiler/dsl/printer.h"
 #include "compiler/frontend.h"
 #include "compiler/render.h"
+#include "compiler/visual/visual.h"
+#include "compiler/yaml/yaml.h"
 
 namespace waflow::cli {
 
@@ -36,10 +38,10 @@ int run_convert(const ConvertOptions& options) {
   std::string text;
   if (options.to == "dsl") {
     text = dsl::write_dsl(module);
+  } else if (options.to == "yaml") {
+    text = write_yaml(module);
   } else {
-    std::fprintf(stderr, "waflow: error: conversion to %s is not available in this build\n",
-                 options.to.c_str());
-    return kExitErrors;
+    text = write_visual(module);
   }
   if (options.output.empty()) {
     std::fwrite(text.data(), 1, text.size(), stdout);
