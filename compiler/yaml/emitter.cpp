@@ -202,7 +202,7 @@ std::string flow(const Value& v) {
       std::string out = "{";
       for (std::size_t i = 0; i < v.entries.size(); ++i) {
         out += i > 0 ? ", " : "";
-        out += v.entries[i].first + ": " + flow(v.entries[i].second);
+        out += v.entries[i].key + ": " + flow(v.entries[i].value);
       }
       return out + "}";
     }
@@ -280,6 +280,43 @@ void emit_sequence(const Value& v, std::size_t indent, std::string& out) {
 }
 
 }  // namespace
+
+Value Value::string(std::string s) {
+  Value v;
+  v.text = std::move(s);
+  return v;
+}
+
+Value Value::raw(std::string s) {
+  Value v;
+  v.kind = Kind::Raw;
+  v.text = std::move(s);
+  return v;
+}
+
+Value Value::sequence(bool flow_style) {
+  Value v;
+  v.kind = Kind::Sequence;
+  v.compact = flow_style;
+  return v;
+}
+
+Value Value::mapping(bool flow_style) {
+  Value v;
+  v.kind = Kind::Mapping;
+  v.compact = flow_style;
+  return v;
+}
+
+Value& Value::add(std::string key, Value value) {
+  entries.push_back(Entry{std::move(key), std::move(value)});
+  return entries.back().value;
+}
+
+Value& Value::push(Value value) {
+  items.push_back(std::move(value));
+  return items.back();
+}
 
 bool plain_safe(const std::string& s, bool in_flow) {
   if (s.empty() || is_reserved_word(s) || looks_like_number_or_date(s)) {

@@ -12,40 +12,36 @@
 // The output never depends on the locale.
 
 #include <string>
-#include <utility>
 #include <vector>
 
 namespace waflow::yaml {
+
+struct Value;
+
+// A key and its value in a mapping. (A struct rather than std::pair so that
+// Value can hold a vector of them while it is still incomplete.)
+struct Entry;
 
 struct Value {
   enum class Kind { String, Raw, Sequence, Mapping };
   Kind kind = Kind::String;
   std::string text;  // String: any text, quoted as needed. Raw: written as is.
   std::vector<Value> items;
-  std::vector<std::pair<std::string, Value>> entries;  // Keys are plain words.
-  bool compact = false;                                // Flow style when it fits on the line.
+  std::vector<Entry> entries;  // Keys are plain words.
+  bool compact = false;        // Flow style when it fits on the line.
 
-  static Value string(std::string text) { return Value{Kind::String, std::move(text), {}, {}}; }
+  static Value string(std::string s);
   // Numbers and `true`: text that is already a valid plain YAML scalar.
-  static Value raw(std::string text) { return Value{Kind::Raw, std::move(text), {}, {}}; }
-  static Value sequence(bool compact = false) {
-    Value v{Kind::Sequence, {}, {}, {}};
-    v.compact = compact;
-    return v;
-  }
-  static Value mapping(bool compact = false) {
-    Value v{Kind::Mapping, {}, {}, {}};
-    v.compact = compact;
-    return v;
-  }
-  Value& add(std::string key, Value value) {
-    entries.emplace_back(std::move(key), std::move(value));
-    return entries.back().second;
-  }
-  Value& push(Value value) {
-    items.push_back(std::move(value));
-    return items.back();
-  }
+  static Value raw(std::string s);
+  static Value sequence(bool flow_style = false);
+  static Value mapping(bool flow_style = false);
+  Value& add(std::string key, Value value);
+  Value& push(Value value);
+};
+
+struct Entry {
+  std::string key;
+  Value value;
 };
 
 // The document for a top-level mapping.

@@ -578,8 +578,9 @@ class Reader {
     std::vector<Entry> out;
     for (const auto& [k, v] : map.entries) {
       // A repeated kind key is one kind given twice; fields() reports it.
+      const std::string& key = k->value;
       const bool repeated =
-          std::any_of(out.begin(), out.end(), [&](const Entry& e) { return e.name == k->value; });
+          std::any_of(out.begin(), out.end(), [&](const Entry& e) { return e.name == key; });
       if (k->kind == NodeKind::Scalar && contains(kinds, k->value) && !repeated) {
         out.push_back(Entry{k.get(), v.get(), k->value});
       }

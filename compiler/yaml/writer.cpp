@@ -1,8 +1,9 @@
 // Writes the flow IR as YAML: the format's reference, since what this file
 // writes is exactly what compiler/yaml/reader.cpp reads.
 //
-// A file is a mapping; every construct of the DSL is a mapping key of the same
-// name, and every step is a mapping whose kind is the one key that names it:
+// A file is a mapping; each construct of the DSL is a key named after its
+// keyword (`on invalid` is on_invalid, `ai reply` is ai_reply, a label is `id`),
+// and each step is a mapping whose kind is the one key that names it:
 //
 //   timezone: Europe/Berlin               # optional
 //   hours: ["mon-fri 09:00-17:00"]        # optional; a string or a list
@@ -23,7 +24,7 @@
 //         - tool: lookup_order            # + description, params: [{param, type,
 //           method: GET                   #   description, optional}], headers,
 //           url: "https://..."            #   json, timeout
-//       reminders: [{after: 1h, text: Still there?}]
+//       reminders: [{after: 1h, text: "Still there?"}]
 //       steps: [STEP, ...]
 //
 // Steps (`id:` gives any step an explicit id, i.e. a DSL label; `position:
@@ -61,9 +62,15 @@
 // `name` or `scope.name`. A block that is present but empty (`else: []`,
 // `on_invalid: {}`) is kept: it is not the same IR as a missing one.
 //
-// The writer is canonical: keys in the order above, lists of plain values and
-// small mappings in flow style when they fit in 100 columns, ids only where the
-// IR says they are explicit (derived ids come back by themselves on reading).
+// The reader also takes a single string where a list of strings belongs
+// (`keyword: hi`, `tag: vip`, `hours: ...`, `case: '"a"'`) and YAML numbers or
+// booleans where a text or expression belongs (`value: 0`).
+//
+// The writer is canonical: keys in the order above (a step's `id` first, its
+// `position` last), lists of plain values and small mappings in flow style when
+// they fit in 100 columns, ids only where the IR says they are explicit (derived
+// ids come back by themselves on reading), strings quoted only where a YAML
+// reader could take them for something else (emitter.h).
 
 #include "compiler/yaml/writer.h"
 
@@ -526,7 +533,7 @@ class Writer {
       Value branch = Value::mapping();
       branch.add("if", expression(b.condition));
       branch.add("then", block(b.body));
-      v.entries.back().second.push(std::move(branch));
+      v.entries.back().value.push(std::move(branch));
     }
     if (s.has_else) {
       v.add("else", block(s.otherwise));
