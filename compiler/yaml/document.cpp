@@ -12,7 +12,6 @@
 #include <istream>
 #include <limits>
 #include <map>
-#include <set>
 #include <streambuf>
 
 #include <yaml-cpp/depthguard.h>
