@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# make run: checks the example flows with the freshly built binary and prints
-# where to go next. (The long-running server arrives with `waflow serve`.)
+# make run: checks and compiles the example flows with the freshly built binary.
+# (`waflow serve`, the long-running server, is not part of this build yet.)
 set -euo pipefail
 build=${1:-build}
 cd "$(dirname "$0")/.."
-echo "waflow $("$build/cli/waflow" --version | awk '{print $2}'): checking examples/flows"
-"$build/cli/waflow" check examples/flows
+waflow="$build/cli/waflow"
+echo "$("$waflow" --version): checking examples/flows"
+"$waflow" check examples/flows
+echo "compiling examples/flows into $build/examples.wfb"
+"$waflow" build -q examples/flows -o "$build/examples.wfb"

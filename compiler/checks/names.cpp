@@ -30,7 +30,8 @@ void check_step_ids(const ir::Flow& flow, const std::vector<std::string>& flow_n
   ir::for_each_step(flow.steps, [&](const ir::Step& step) {
     auto [it, inserted] = ids.emplace(step.id, &step);
     if (!inserted && step.explicit_id) {
-      Diagnostic& d = diags.report(DiagnosticKind::DuplicateStepId, step.id_span, step.id, flow.name);
+      Diagnostic& d =
+          diags.report(DiagnosticKind::DuplicateStepId, step.id_span, step.id, flow.name);
       d.notes.push_back(Note{false, "first used here",
                              it->second->explicit_id ? it->second->id_span : it->second->span});
     }
@@ -54,9 +55,71 @@ void check_step_ids(const ir::Flow& flow, const std::vector<std::string>& flow_n
   });
 }
 
+// WF0215: flows that call each other in a cycle. Each cycle is reported once,
+// on the call that leaves the cycle's first flow (by name), with the path.
+void check_recursive_calls(const ir::Project& project, Diagnostics& diags) {
+  struct CallSite {
+    std::string callee;
+    SourceSpan span;
+  };
+  std::map<std::string, std::vector<CallSite>> calls;
+  for (const ir::Module& module : project.modules) {
+    for (const ir::Flow& flow : module.flows) {
+      auto& sites = calls[flow.name];
+      ir::for_each_step(flow.steps, [&](const ir::Step& step) {
+        if (const auto* call = std::get_if<ir::CallStep>(&step.body)) {
+          sites.push_back(CallSite{call->flow, call->flow_span});
+        }
+      });
+    }
+  }
+  for (const auto& [origin, sites] : calls) {
+    for (const CallSite& first : sites) {
+      // Breadth-first from the callee back to the origin, remembering parents.
+      std::map<std::string, std::string> parent{{first.callee, origin}};
+      std::vector<std::string> queue{first.callee};
+      bool found = false;
+      for (std::size_t i = 0; i < queue.size() && !found; ++i) {
+        auto it = calls.find(queue[i]);
+        if (it == calls.end()) {
+          continue;
+        }
+        for (const CallSite& next : it->second) {
+          if (next.callee == origin) {
+            parent[origin + "\n"] = queue[i];
+            found = true;
+            break;
+          }
+          if (parent.emplace(next.callee, queue[i]).second) {
+            queue.push_back(next.callee);
+          }
+        }
+      }
+      if (!found) {
+        continue;
+      }
+      std::vector<std::string> path{origin};
+      for (std::string at = parent[origin + "\n"]; at != origin; at = parent[at]) {
+        path.push_back(at);
+      }
+      if (*std::min_element(path.begin(), path.end()) != origin) {
+        continue;
+      }
+      std::string through;
+      for (std::size_t k = path.size() - 1; k >= 1; --k) {
+        through += "'" + path[k] + "' -> ";
+      }
+      through += "'" + origin + "'";
+      diags.report(DiagnosticKind::RecursiveCall, first.span, origin, through);
+      break;
+    }
+  }
+}
+
 }  // namespace
 
 void check_names(const ir::Project& project, Diagnostics& diags) {
+  check_recursive_calls(project, diags);
   check_flow_names(project, diags);
   std::vector<std::string> flow_names;
   for (const ir::Module& module : project.modules) {
