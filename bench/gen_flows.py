@@ -3,6 +3,9 @@
 
   gen_flows.py --steps N OUT.wf      about N steps, spread over flows of ~50 steps
   gen_flows.py --bytes B OUT.wf      flows until the file is at least B bytes
+  gen_flows.py --one-flow A OUT.wf   one flow with at least A asks (a huge flow
+                                     stresses the per-flow analyses: graph,
+                                     used-before-set, the 24-hour window)
 
 The flows mix every common construct (say with buttons, ask of several types with
 exits, if/elif/else, match, set, http with mappings, ai steps, goto) so the
@@ -10,17 +13,29 @@ benchmark exercises the whole front end and every check, not just the lexer.
 """
 import argparse
 
+# Asks in one section (body): choice, qty, ref, again, and the nested ones.
+ASKS_PER_SECTION = 4
 
-def flow(i):
-    n = f"f{i}"
-    return f'''flow {n} "Generated flow {i}"
+
+def header(i):
+    return f'''flow f{i} "Generated flow {i}"
   trigger keyword "start{i}" "go{i}"
-  var contact.visits{i}: number = 0
+'''
 
+
+def declarations(i):
+    return f'''  var contact.visits{i}: number = 0
+'''
+
+
+def body(i, n, s=""):
+    """The steps of flow `i` (named `n`); `s` suffixes labels and flow variables
+    so that many bodies can share one flow."""
+    return f'''
   say "Welcome to flow {i}, {{{{contact.name}}}}!"
   set contact.visits{i} = contact.visits{i} + 1
-  label menu
-  ask choice "What would you like to do?"
+  label menu{s}
+  ask choice{s} "What would you like to do?"
     button order "Order"
     button status "Order status"
     button help "Talk to us"
@@ -30,21 +45,21 @@ def flow(i):
     on timeout 2h
       say "Come back any time."
       end
-  match choice.id
+  match choice{s}.id
     case "order"
-      ask qty: number "How many?"
+      ask qty{s}: number "How many?"
         on invalid retry 2 "A number, please."
           end
         on timeout 1h
           end
-      if qty > 10
+      if qty{s} > 10
         say "That's a lot! We'll check stock."
-      elif qty > 0
-        say "Great, {{{{qty}}}} it is."
+      elif qty{s} > 0
+        say "Great, {{{{qty{s}}}}} it is."
       else
         say "Nothing, then."
         end
-      http stock = GET "https://api.example.com/stock/{i}"
+      http stock{s} = GET "https://api.example.com/stock/{i}"
         header "Authorization" "Bearer demo"
         timeout 10s
         retries 2
@@ -52,16 +67,16 @@ def flow(i):
         on error
           say "Stock check is down, sorry."
           end
-      if stock.available >= qty
-        store order = orders {{item: "{n}", qty: qty}}
-        say "Order placed! Reference: {{{{order.id}}}}"
+      if stock{s}.available >= qty{s}
+        store order{s} = orders {{item: "{n}", qty: qty{s}}}
+        say "Order placed! Reference: {{{{order{s}.id}}}}"
       else
-        say "Only {{{{stock.available}}}} left."
+        say "Only {{{{stock{s}.available}}}} left."
     case "status"
-      ask ref: text "Your order reference?"
+      ask ref{s}: text "Your order reference?"
         on timeout 1h
           end
-      say "Order {{{{ref}}}} is on its way."
+      say "Order {{{{ref{s}}}}} is on its way."
     else
       ai reply
         model "fast"
@@ -71,15 +86,27 @@ def flow(i):
         on error
           handoff "AI unavailable" queue "support"
           end
-  ask again: yesno "Anything else? (yes/no)"
+  ask again{s}: yesno "Anything else? (yes/no)"
     on invalid retry 2 "Yes or no?"
       end
     on timeout 30m
       end
-  if again
-    goto menu
-  say "Bye!"
+  if again{s}
+    goto menu{s}
 '''
+
+
+def flow(i):
+    return header(i) + declarations(i) + body(i, f"f{i}") + '  say "Bye!"\n'
+
+
+def one_flow(asks):
+    sections = (asks + ASKS_PER_SECTION - 1) // ASKS_PER_SECTION
+    out = [header(0)]
+    out += [declarations(i) for i in range(sections)]
+    out += [body(i, "f0", f"_{i}") for i in range(sections)]
+    out.append('  say "Bye!"\n')
+    return "".join(out)
 
 
 def main():
@@ -87,8 +114,13 @@ def main():
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument("--steps", type=int)
     g.add_argument("--bytes", type=int)
+    g.add_argument("--one-flow", type=int, metavar="ASKS")
     p.add_argument("out")
     a = p.parse_args()
+    if a.one_flow is not None:
+        with open(a.out, "w", encoding="utf-8") as f:
+            f.write(one_flow(a.one_flow))
+        return
     out = []
     size = 0
     i = 0
