@@ -1315,10 +1315,14 @@ class Reader {
     if (!source || !expect_string(*source) || !target || !expect_string(*target)) {
       return;
     }
-    std::vector<std::string> ids;
-    for (const NodeInfo& n : nodes) {
-      ids.push_back(n.id);
-    }
+    // Node ids for suggestions, gathered only when an edge is wrong.
+    auto ids = [&] {
+      std::vector<std::string> out;
+      for (const NodeInfo& n : nodes) {
+        out.push_back(n.id);
+      }
+      return out;
+    };
     const std::string label = edge.id.empty() ? std::string("edge") : "edge '" + edge.id + "'";
     const std::string source_id = source->j->get<std::string>();
     const std::string target_id = target->j->get<std::string>();
@@ -1328,13 +1332,13 @@ class Reader {
     if (from == by_id.end()) {
       Diagnostic& d = report_at(DiagnosticKind::BadEdge, inner(*source), source->pointer,
                                 fmt::format("{} starts at unknown node '{}'", label, source_id));
-      suggest(d, source_id, ids);
+      suggest(d, source_id, ids());
       ok = false;
     }
     if (to == by_id.end()) {
       Diagnostic& d = report_at(DiagnosticKind::BadEdge, inner(*target), target->pointer,
                                 fmt::format("{} ends at unknown node '{}'", label, target_id));
-      suggest(d, target_id, ids);
+      suggest(d, target_id, ids());
       ok = false;
     } else if (nodes[to->second].start) {
       report_at(DiagnosticKind::BadEdge, inner(*target), target->pointer,
