@@ -1,0 +1,35 @@
+#pragma once
+
+// Runs transcript tests against a bundle: a fresh Session per test, mocks from
+// the file and the test, and the test's steps in order. Checks are strict: every
+// message the bot sends must be expected, in order, before the next action (or
+// the end of the test); a run failure fails the test unless a `failed:` step
+// expects it; a call no mock answers fails it too. The first failing step stops
+// the test, with the conversation so far and what differed.
+
+#include <string>
+#include <vector>
+
+#include "runtime/host/coverage.h"
+#include "runtime/host/transcript.h"
+
+namespace waflow::host {
+
+struct TestOutcome {
+  bool passed = true;
+  int line = 0;                         // The step that failed.
+  std::string message;                  // Why, in one sentence.
+  std::vector<std::string> expected;    // What the test expected...
+  std::vector<std::string> actual;      // ...and what happened instead.
+  std::vector<std::string> transcript;  // The conversation up to the failure.
+};
+
+TestOutcome run_test(const bytecode::Bundle& bundle, const Transcript& file,
+                     const TranscriptTest& test, CoverageRecorder* coverage = nullptr);
+
+// Whether `actual` has the value a transcript expects (see docs/testing.md: a
+// choice matches its id or title, texts match what the value prints as, objects
+// match the fields given).
+bool value_matches(const vm::Value& actual, const vm::Value& expected);
+
+}  // namespace waflow::host
