@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
   waflow::cli::add_check_command(app, status);
   waflow::cli::add_convert_command(app, status);
   waflow::cli::add_build_command(app, status);
+  waflow::cli::add_disasm_command(app, status);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -389,8 +389,12 @@ std::vector<std::uint8_t> write_bundle(const Bundle& bundle) {
 }
 
 Result<Bundle> load_bundle(const std::vector<std::uint8_t>& bytes) {
-  if (bytes.size() < kHeaderSize || std::memcmp(bytes.data(), kMagic, 4) != 0) {
+  if (bytes.size() < 4 || std::memcmp(bytes.data(), kMagic, 4) != 0) {
     return Error{ErrorCode::InvalidInput, "not a waflow bundle (bad magic)"};
+  }
+  if (bytes.size() < kHeaderSize) {
+    return invalid("truncated: " + std::to_string(bytes.size()) +
+                   " bytes, shorter than the header");
   }
   if (bytes.size() > kMaxBundleSize) {
     return invalid("larger than 256 MiB");
@@ -420,7 +424,8 @@ Result<Bundle> load_bundle(const std::vector<std::uint8_t>& bytes) {
   const std::uint32_t count = r.u32();
   const std::uint32_t total = r.u32();
   if (total != bytes.size()) {
-    return invalid("size is " + std::to_string(bytes.size()) + " bytes, header says " +
+    return invalid((total > bytes.size() ? "truncated: " : "trailing bytes: ") +
+                   std::to_string(bytes.size()) + " bytes, the header says " +
                    std::to_string(total));
   }
   if (count > 64 ||
@@ -438,7 +443,10 @@ Result<Bundle> load_bundle(const std::vector<std::uint8_t>& bytes) {
       return invalid("section " + std::to_string(id) + " out of bounds");
     }
     if (crc32(bytes.data() + offset, size) != crc) {
-      return invalid("checksum mismatch in section " + std::to_string(id));
+      const bool known = id >= 1 && id <= kSectionCount;
+      return invalid("checksum mismatch in section " + std::to_string(id) +
+                     (known ? std::string(" (") + section_name(static_cast<SectionId>(id)) + ")"
+                            : std::string()));
     }
     if (id == 0 || id > kSectionCount) {
       // A section from a newer minor version: skip it.

@@ -148,33 +148,55 @@ class Verifier {
     return d;
   }
 
-  bool operand_ok(Operand kind, std::uint32_t v, const FlowInfo& flow, Op op) const {
+  // What is wrong with an operand, or empty when it is fine.
+  std::string operand_problem(Operand kind, std::uint32_t v, const FlowInfo& flow, Op op) const {
+    const std::string n = std::to_string(v);
     switch (kind) {
       case Operand::None:
-        return true;
+        return {};
       case Operand::Str:
-        return v < b_.strings.size();
+        return v < b_.strings.size() ? std::string()
+                                     : "string index " + n + " out of range (the bundle has " +
+                                           std::to_string(b_.strings.size()) + " strings)";
       case Operand::Num:
-        return v < b_.numbers.size();
+        return v < b_.numbers.size() ? std::string()
+                                     : "number index " + n + " out of range (the bundle has " +
+                                           std::to_string(b_.numbers.size()) + " numbers)";
       case Operand::Target:
-        return v >= flow.code_begin && v < flow.code_end;
+        return v >= flow.code_begin && v < flow.code_end
+                   ? std::string()
+                   : "jump target " + n + " outside the flow (pc " +
+                         std::to_string(flow.code_begin) + " to " +
+                         std::to_string(flow.code_end - 1) + ")";
       case Operand::Count:
-        return v <= kMaxCount;
+        return v <= kMaxCount ? std::string() : "count " + n + " too large";
       case Operand::Scope:
-        return op == Op::Store ? v < kWritableScopes : v < kScopeCount;
+        if (v >= kScopeCount) {
+          return "unknown variable scope " + n;
+        }
+        return op == Op::Store && v >= kWritableScopes ? "variable scope " + n + " is read-only"
+                                                       : std::string();
       case Operand::Step:
-        return v < b_.steps.size();
+        return v < b_.steps.size() ? std::string() : "step index " + n + " out of range";
       case Operand::Flow:
-        return v < b_.flows.size();
+        return v < b_.flows.size() ? std::string() : "flow index " + n + " out of range";
       case Operand::Fn:
-        return v < kFunctionCount;
-      case Operand::Kind:
-        return v < kEffectNames.size() &&
-               is_await_effect(static_cast<EffectKind>(v)) == (op == Op::Await);
+        return v < kFunctionCount ? std::string() : "unknown built-in function " + n;
+      case Operand::Kind: {
+        if (v >= kEffectNames.size()) {
+          return "unknown effect kind " + n;
+        }
+        const std::string name(kEffectNames[v]);
+        if (is_await_effect(static_cast<EffectKind>(v)) != (op == Op::Await)) {
+          return op == Op::Await ? "effect '" + name + "' does not answer, so it cannot be awaited"
+                                 : "effect '" + name + "' answers, so it must be awaited";
+        }
+        return {};
+      }
       case Operand::Capture:
-        return v < kCaptureCount;
+        return v < kCaptureCount ? std::string() : "unknown capture type " + n;
     }
-    return false;
+    return "unknown operand kind";
   }
 
   bool flow_code(std::uint32_t index) {
@@ -198,9 +220,12 @@ class Verifier {
     for (std::uint32_t pc : pcs) {
       const Decoded d = decode(pc);
       const OpInfo& info = op_info(d.op);
-      if (!operand_ok(info.operands[0], d.a, flow, d.op) ||
-          !operand_ok(info.operands[1], d.b, flow, d.op)) {
-        return fail(which + ": operand out of range in " + std::string(info.mnemonic) + " at pc " +
+      std::string problem = operand_problem(info.operands[0], d.a, flow, d.op);
+      if (problem.empty()) {
+        problem = operand_problem(info.operands[1], d.b, flow, d.op);
+      }
+      if (!problem.empty()) {
+        return fail(which + ": " + problem + " in " + std::string(info.mnemonic) + " at pc " +
                     std::to_string(pc));
       }
       if (info.operands[0] == Operand::Target && !boundary_[d.a]) {

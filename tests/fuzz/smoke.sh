@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A short fuzzing run of each front end, seeded with the examples and the
-# diagnostics catalogue. Fails on any crash, leak or sanitizer report.
+# diagnostics catalogue, and of the bundle loader, seeded with bundles of the
+# examples. Fails on any crash, leak or sanitizer report.
 #   tests/fuzz/smoke.sh [FUZZ_BUILD_DIR] [SECONDS_PER_TARGET]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -31,8 +32,20 @@ seed dsl wf
 seed yaml yaml yml
 seed visual json
 
+# Bundles of the example flows, built by this tree's waflow: each file alone
+# where it builds alone, then the whole directory as one project.
+mkdir -p "$work/bundle"
+for file in "$root"/examples/flows/*.wf "$root/examples/flows"; do
+  "$build/cli/waflow" build -q -o "$work/bundle/$(basename "$file" .wf).wfb" "$file" \
+    >/dev/null 2>&1 || true
+done
+if [ -z "$(ls "$work/bundle")" ]; then
+  echo "fuzz smoke: no seed bundle could be built with $build/cli/waflow"
+  exit 1
+fi
+
 status=0
-for format in dsl yaml visual; do
+for format in dsl yaml visual bundle; do
   bin="$build/tests/fuzz/fuzz_$format"
   echo "fuzz smoke: $format for ${seconds}s ($(ls "$work/$format" | wc -l) seeds)"
   if ! "$bin" -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=2048 -timeout=10 \
