@@ -37,6 +37,7 @@ int main(int argc, char** argv) {
   waflow::cli::add_convert_command(app, status);
   waflow::cli::add_build_command(app, status);
   waflow::cli::add_disasm_command(app, status);
+  waflow::cli::add_test_command(app, status);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

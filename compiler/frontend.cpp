@@ -66,7 +66,9 @@ std::vector<std::string> expand_paths(const std::vector<std::string>& paths, Dia
     if (fs::is_directory(status)) {
       for (auto it = fs::recursive_directory_iterator(path, ec);
            !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-        if (it->is_regular_file() &&
+        // Transcript tests (*.test.yaml, docs/testing.md) live next to flows but are not flows.
+        const std::string name = it->path().filename().string();
+        if (it->is_regular_file() && !name.ends_with(".test.yaml") && !name.ends_with(".test.yml") &&
             format_of_path(it->path().string()) != SourceFormat::Unknown) {
           files.insert(it->path().lexically_normal().string());
         }

@@ -569,8 +569,16 @@ YAML::Node load(std::string_view text) {
   try {
     return YAML::Load(std::string(text));
   } catch (const YAML::Exception& e) {
+    std::string message = e.msg;
+    // The most common slips: plain texts end at ': ', and inside {...} or [...]
+    // also at '?' and ','.
+    if (message == "unknown token" || message.find("flow") != std::string::npos) {
+      message += " (inside {...} or [...], quote texts that hold '?', ',' or ': ')";
+    } else if (message == "illegal map value") {
+      message += " (quote texts that hold ': ')";
+    }
     throw Invalid{TranscriptError{e.mark.line >= 0 ? e.mark.line + 1 : 0,
-                                  e.mark.column >= 0 ? e.mark.column + 1 : 0, e.msg}};
+                                  e.mark.column >= 0 ? e.mark.column + 1 : 0, message}};
   }
 }
 
