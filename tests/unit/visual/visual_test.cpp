@@ -678,6 +678,22 @@ TEST_CASE("visual: a bare React Flow export gets a hint to wrap it", "[visual]")
   CHECK(d.notes[0].message.find("bare React Flow export") != std::string::npos);
 }
 
+TEST_CASE("visual: two nodes with one id both become steps with explicit ids", "[visual]") {
+  // The checks report the duplicate (WF0202); edges name the first of them.
+  auto p = read_visual(visual_file({node("start", "start"), node("say_1", "message", say("One")),
+                                    node("say_1", "message", say("Two"))},
+                                   {edge("start", "next", "say_1")}));
+  REQUIRE(described(*p).empty());
+  const ir::Block& steps = p->module.flows[0].steps;
+  REQUIRE(steps.size() == 3);
+  CHECK(std::get<ir::SayStep>(steps[0].body).text.value == "One");
+  CHECK(steps[0].explicit_id);
+  CHECK(std::holds_alternative<ir::ReturnStep>(steps[1].body));
+  CHECK(std::get<ir::SayStep>(steps[2].body).text.value == "Two");
+  CHECK(steps[2].id == "say_1");
+  CHECK(steps[2].explicit_id);
+}
+
 TEST_CASE("visual: text spans point into the JSON strings", "[visual]") {
   auto p = read_visual(
       visual_file({node("start", "start"), node("hi", "message", R"({"text": "Hello {{name}}"})")},
