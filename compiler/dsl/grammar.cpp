@@ -383,10 +383,12 @@ template <typename Rule>
 struct Expected {
   static constexpr const char* text = nullptr;
 };
-#define WAFLOW_EXPECTED(rule, message)              \
-  template <>                                       \
-  struct Expected<rule> {                           \
-    static constexpr const char* text = message; \
+// Some rules are only ever reached through sor<> (ExpectedOr), so clang sees
+// their text as unused.
+#define WAFLOW_EXPECTED(rule, message)                              \
+  template <>                                                       \
+  struct Expected<rule> {                                           \
+    [[maybe_unused]] static constexpr const char* text = message; \
   };
 WAFLOW_EXPECTED(Expr, "an expression")
 WAFLOW_EXPECTED(ExprToken, "an expression")
