@@ -49,8 +49,4 @@ vm::Value tap(const std::string& id, const std::string& title) {
                            vm::Tag::Message);
 }
 
-std::string source_path(const std::string& relative) {
-  return std::string(WAFLOW_SOURCE_DIR) + "/" + relative;
-}
-
 }  // namespace waflow::host::testing

@@ -20,7 +20,4 @@ std::vector<std::string> sent(const Session& session, std::size_t from = 0);
 // A tap on a button: {type: button, payload: id, text: title}.
 vm::Value tap(const std::string& id, const std::string& title);
 
-// The absolute path of a file of the source tree.
-std::string source_path(const std::string& relative);
-
 }  // namespace waflow::host::testing
