@@ -21,3 +21,7 @@ add_test(NAME host.test_command
 add_test(NAME host.transcript_schema
   COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/host/validate_transcripts.py
           --root ${PROJECT_SOURCE_DIR})
+# waflow sim with a script piped in: the pizza conversation and the commands.
+add_test(NAME host.sim
+  COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/host/sim_test.py
+          $<TARGET_FILE:waflow> ${PROJECT_SOURCE_DIR})
