@@ -111,6 +111,7 @@ void Session::receive(const vm::Value& message, const std::string& id) {
   }
   log(EventKind::Received, message, id);
   history_.push_back(HistoryEntry{true, text_of(message)});
+  handling_message_ = true;  // Every entry point sets this before the VM runs.
   if (paused_) {
     options_.contact.first_contact = false;
     log(EventKind::Paused, message);
@@ -145,6 +146,7 @@ void Session::route(const vm::Value& message) {
   const bool first = options_.contact.first_contact;
   options_.contact.first_contact = false;
   last_message_ = message;
+  handling_message_ = true;
   const auto match = vm::match_trigger(bundle_, message, first);
   if (!match) {
     log(EventKind::Unmatched, message);
@@ -174,6 +176,7 @@ bool Session::start_flow(const std::string& name) {
     return false;
   }
   queued_starts_.push_back(flow);
+  handling_message_ = false;
   drain();
   return true;
 }
@@ -184,6 +187,7 @@ bool Session::hand_back() {
   }
   paused_ = false;
   handoff_ = {};
+  handling_message_ = false;
   log(EventKind::HandedBack);
   resume(vm::Event{vm::EventKind::Answer, vm::Value::object({{"ok", vm::Value::boolean(true)}})});
   drain();
@@ -248,6 +252,7 @@ void Session::process(vm::Outcome out) {
         const vm::Value message = held_.front();
         held_.erase(held_.begin());
         last_message_ = message;
+        handling_message_ = true;
         out = vm_.resume(run_, contact_vars_, vm::Event{vm::EventKind::Message, message},
                          context(current_flow()));
         continue;
@@ -290,7 +295,9 @@ void Session::process(vm::Outcome out) {
     if (is_ai(effect.kind) && buffer_ms > 0) {
       buffering_ = true;
       buffer_.clear();
-      if (!last_message_.is_null()) {
+      // A burst starts with the message that reached the step; a step reached
+      // by a timer collects only what comes next.
+      if (handling_message_ && !last_message_.is_null()) {
         buffer_.push_back(last_message_);
       }
       buffer_effect_ = effect;
@@ -383,6 +390,7 @@ void Session::advance(std::int64_t ms) {
     const Timer timer = *next;
     timers_.erase(next);
     now_ = std::max(now_, timer.at);
+    handling_message_ = false;
     fire(timer);
     drain();
   }
@@ -415,6 +423,9 @@ void Session::fire(const Timer& timer) {
       buffering_ = false;
       std::vector<vm::Value> turn = std::move(buffer_);
       buffer_.clear();
+      if (turn.empty() && !last_message_.is_null()) {
+        turn.push_back(last_message_);  // Nothing new: the contact's last message.
+      }
       const vm::Value answer = ask_responder(buffer_effect_, std::move(turn));
       resume(vm::Event{vm::EventKind::Answer, answer});
       break;

@@ -179,6 +179,7 @@ class Session {
   bool paused_ = false;
   vm::Value handoff_;
   vm::Value last_message_;
+  bool handling_message_ = false;  // The VM runs because of a message (not a timer).
   std::vector<HistoryEntry> history_;
   std::set<std::string> tags_;
   std::string stage_;

@@ -209,6 +209,32 @@ TEST_CASE("host session: an AI buffer collects a burst into one turn", "[host][s
   CHECK_FALSE(session.active());
 }
 
+TEST_CASE("host session: a buffer reached by a timer collects only later messages",
+          "[host][session]") {
+  const bytecode::Bundle bundle = compile(R"wf(flow late
+  trigger keyword "later"
+  say "Let me think."
+  delay 1m
+  ai reply
+    buffer 4s
+    on error
+      say "Sorry."
+)wf");
+  Recorder recorder;
+  Session session(bundle, recorder);
+  session.receive(text_message("later"));
+  session.advance(kMinute + 1000);
+  session.receive(text_message("actually, never mind"));
+  session.advance(4000);
+  REQUIRE(recorder.requests.size() == 1);
+  CHECK(recorder.requests[0].input == "actually, never mind");
+  // With nothing new, the turn is the contact's last message.
+  session.receive(text_message("later"));
+  session.advance(kMinute + 4000);
+  REQUIRE(recorder.requests.size() == 2);
+  CHECK(recorder.requests[1].input == "later");
+}
+
 TEST_CASE("host session: a handoff pauses the bot until it is handed back", "[host][session]") {
   const bytecode::Bundle bundle = compile(R"wf(flow human
   trigger keyword "agent"

@@ -120,9 +120,11 @@ TEST_CASE("host transcript: mistakes are errors with their line", "[host][transc
   CHECK(e.message.find("a test starts with contact variables only") == 0);
   e = only_error("tests:\n  - name: t\n    steps:\n      - ai: {step: x}\n");
   CHECK(e.message == "an ai mock needs an answer: reply, intent, extract, question or error");
-  e = only_error("tests:\n  - name: t\n    steps:\n      - expect: {text: Which size?, buttons: [A]}\n");
+  e = only_error(
+      "tests:\n  - name: t\n    steps:\n      - expect: {text: Which size?, buttons: [A]}\n");
   CHECK(e.line == 4);
-  CHECK(e.message == "unknown token (inside {...} or [...], quote texts that hold '?', ',' or ': ')");
+  CHECK(e.message ==
+        "unknown token (inside {...} or [...], quote texts that hold '?', ',' or ': ')");
   // One bad test does not hide another's mistakes; duplicate names are refused.
   const TranscriptParse p = parse_transcript(
       "tests:\n  - name: a\n    steps: [bogus]\n  - name: b\n    steps: [{user: hi}]\n"
