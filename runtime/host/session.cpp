@@ -338,12 +338,6 @@ vm::Value Session::ask_responder(const vm::Effect& effect, std::vector<vm::Value
   e.effect = effect.kind;
   e.step = effect.step;
   e.answer = answer;
-  if (effect.kind == EffectKind::AiReply) {
-    const vm::Value* text = answer.field("text");
-    if (text != nullptr && effect.payload.field("into") == nullptr) {
-      history_.push_back(HistoryEntry{false, text->to_text()});
-    }
-  }
   return answer;
 }
 

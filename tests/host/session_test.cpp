@@ -228,6 +228,12 @@ TEST_CASE("host session: a buffer reached by a timer collects only later message
   session.advance(4000);
   REQUIRE(recorder.requests.size() == 1);
   CHECK(recorder.requests[0].input == "actually, never mind");
+  // The history has both sides of the conversation, oldest first.
+  const auto& history = recorder.requests[0].history;
+  REQUIRE(history.size() == 3);
+  CHECK((history[0].from_user && history[0].text == "later"));
+  CHECK((!history[1].from_user && history[1].text == "Let me think."));
+  CHECK(history[2].text == "actually, never mind");
   // With nothing new, the turn is the contact's last message.
   session.receive(text_message("later"));
   session.advance(kMinute + 4000);
