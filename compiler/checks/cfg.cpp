@@ -208,6 +208,36 @@ std::vector<bool> reachable_from(const Cfg& cfg, std::size_t from) {
   return seen;
 }
 
+std::vector<std::size_t> reverse_postorder(const Cfg& cfg) {
+  const std::size_t n = cfg.nodes.size();
+  std::vector<std::size_t> post;
+  post.reserve(n);
+  std::vector<bool> seen(n, false);
+  std::vector<std::pair<std::size_t, std::size_t>> frames{{Cfg::kEntry, 0}};  // Node, next edge.
+  seen[Cfg::kEntry] = true;
+  while (!frames.empty()) {
+    auto& [node, next] = frames.back();
+    const std::vector<CfgEdge>& out = cfg.nodes[node].successors;
+    if (next < out.size()) {
+      const std::size_t to = out[next++].to;
+      if (!seen[to]) {
+        seen[to] = true;
+        frames.emplace_back(to, 0);
+      }
+      continue;
+    }
+    post.push_back(node);
+    frames.pop_back();
+  }
+  std::vector<std::size_t> order(post.rbegin(), post.rend());
+  for (std::size_t node = 0; node < n; ++node) {
+    if (!seen[node]) {
+      order.push_back(node);
+    }
+  }
+  return order;
+}
+
 bool step_always_waits(const ir::Step& step) {
   return std::holds_alternative<ir::AskStep>(step.body) ||
          std::holds_alternative<ir::DelayStep>(step.body);

@@ -87,6 +87,11 @@ Cfg build_cfg(const ir::Flow& flow);
 // Nodes reachable from `from` (itself included).
 std::vector<bool> reachable_from(const Cfg& cfg, std::size_t from = Cfg::kEntry);
 
+// Every node once: those the entry reaches in reverse postorder of a depth-first
+// walk (each before its successors, but for edges that close a loop), then the
+// others in index order. Data-flow worklists visit nodes in this order.
+std::vector<std::size_t> reverse_postorder(const Cfg& cfg);
+
 // Whether the step always stops to wait for the user or the clock when it runs
 // (an ask, a delay). An ai extract only may wait, so it does not count.
 bool step_always_waits(const ir::Step& step);

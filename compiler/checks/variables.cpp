@@ -18,7 +18,9 @@
 #include <algorithm>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
+#include <queue>
 #include <set>
 #include <string>
 #include <utility>
@@ -515,15 +517,14 @@ class VariableChecker {
     };
     const Cfg cfg = build_cfg(*info.flow);
     const std::size_t n = cfg.nodes.size();
-    // Sets of variables as bit sets, 64 to a word: flows can have thousands of
-    // variables and steps.
+    // Sets of variables as bit sets, 64 to a word, one row of `words` per node in a
+    // flat array: flows can have thousands of variables and steps.
     const std::size_t words = (names.size() + 63) / 64;
-    using Bits = std::vector<std::uint64_t>;
     auto bit = [](std::size_t k) {
       return std::uint64_t{1} << (k % 64);
     };
-    // defs[i]: what node i sets on its normal exits.
-    std::vector<Bits> defs(n, Bits(words, 0));
+    // defs: what each node sets on its normal exits.
+    std::vector<std::uint64_t> defs(n * words, 0);
     for (std::size_t i = 0; i < n; ++i) {
       if (cfg.nodes[i].step == nullptr) {
         continue;
@@ -532,7 +533,7 @@ class VariableChecker {
         if (w.var.scope == Scope::Flow) {
           const std::size_t k = index_of(w.var.name);
           if (k < names.size()) {
-            defs[i][k / 64] |= bit(k);
+            defs[i * words + k / 64] |= bit(k);
           }
         }
       }
@@ -546,36 +547,48 @@ class VariableChecker {
         incoming[edge.to].emplace_back(from, sets);
       }
     }
-    // in[i]: variables set on every path to node i. Start from "all" everywhere but
-    // the entry and narrow until nothing changes (a greatest fixed point), revisiting
-    // only the successors of nodes whose set shrank.
-    std::vector<Bits> in(n, Bits(words, ~std::uint64_t{0}));
-    in[Cfg::kEntry].assign(words, 0);
-    std::vector<std::size_t> work;
-    std::vector<bool> queued(n, true);
-    for (std::size_t i = n; i-- > 0;) {
-      work.push_back(i);  // Popped in pre-order, which follows most edges forwards.
+    // in: variables set on every path to each node. Start from "all" everywhere but
+    // the entry and narrow until nothing changes (a greatest fixed point, which does
+    // not depend on the order nodes are visited in).
+    std::vector<std::uint64_t> in(n * words, ~std::uint64_t{0});
+    std::fill_n(in.begin() + static_cast<std::ptrdiff_t>(Cfg::kEntry * words), words, 0);
+    // The worklist always takes the queued node first in reverse postorder, so a
+    // node is visited after its forward predecessors and each change travels down
+    // the graph once per loop around it. (Visiting successors depth-first instead
+    // re-walked the rest of a long flow for every change: quadratic.)
+    const std::vector<std::size_t> order = reverse_postorder(cfg);
+    std::vector<std::size_t> rank(n);
+    for (std::size_t r = 0; r < n; ++r) {
+      rank[order[r]] = r;
     }
-    Bits meet(words);
+    std::priority_queue<std::size_t, std::vector<std::size_t>, std::greater<>> work;
+    for (std::size_t r = 0; r < n; ++r) {
+      work.push(r);
+    }
+    std::vector<bool> queued(n, true);
+    std::vector<std::uint64_t> meet(words);
     while (!work.empty()) {
-      const std::size_t i = work.back();
-      work.pop_back();
+      const std::size_t i = order[work.top()];
+      work.pop();
       queued[i] = false;
       if (i == Cfg::kEntry || incoming[i].empty()) {
         continue;
       }
-      meet.assign(words, ~std::uint64_t{0});
+      std::fill(meet.begin(), meet.end(), ~std::uint64_t{0});
       for (const auto& [from, sets] : incoming[i]) {
+        const std::uint64_t* from_in = &in[from * words];
+        const std::uint64_t* from_defs = &defs[from * words];
         for (std::size_t w = 0; w < words; ++w) {
-          meet[w] &= in[from][w] | (sets ? defs[from][w] : 0);
+          meet[w] &= from_in[w] | (sets ? from_defs[w] : 0);
         }
       }
-      if (meet != in[i]) {
-        in[i] = meet;
+      const auto row = in.begin() + static_cast<std::ptrdiff_t>(i * words);
+      if (!std::equal(meet.begin(), meet.end(), row)) {
+        std::copy(meet.begin(), meet.end(), row);
         for (const CfgEdge& edge : cfg.nodes[i].successors) {
           if (!queued[edge.to]) {
             queued[edge.to] = true;
-            work.push_back(edge.to);
+            work.push(rank[edge.to]);
           }
         }
       }
@@ -595,7 +608,7 @@ class VariableChecker {
           continue;
         }
         const std::size_t k = index_of(r->var.name);
-        if (k < names.size() && (in[node][k / 64] & bit(k)) == 0) {
+        if (k < names.size() && (in[node * words + k / 64] & bit(k)) == 0) {
           Diagnostic& d = diags_.report(DiagnosticKind::UsedBeforeSet, r->var.span, r->var.name);
           d.notes.push_back(Note{false, "it is set here, but not on every path to this step",
                                  info.writes.at(r->var.name)});
