@@ -15,9 +15,21 @@
 // Regexes are compared only for equality: whether one regex covers another is not
 // decided. Schedule and API triggers never compete, and triggers of one flow do
 // not shadow each other (they start the same flow).
+//
+// Comparing every trigger with every other is quadratic in the number of flows,
+// so the triggers are indexed: identical ones by a key of their kind, priority
+// and values, and those that may cover a value by what they match (`any`,
+// first_contact, each keyword, each exact phrase, regex and payload). Only the
+// triggers the index offers are compared, in project order, so the first one
+// that beats a trigger is the same as a full scan would find.
 
 #include <algorithm>
+#include <map>
 #include <optional>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "compiler/checks/control_flow.h"
 
@@ -150,18 +162,25 @@ class TriggerChecks {
 
   void run() {
     collect();
+    index();
+    // Triggers with the same key, in project order: for each one, the first
+    // earlier one that it repeats.
+    std::unordered_map<std::string, std::vector<std::size_t>> same_key;
     std::vector<bool> duplicate(entries_.size(), false);
     for (std::size_t j = 0; j < entries_.size(); ++j) {
-      for (std::size_t i = 0; i < j && !duplicate[j]; ++i) {
-        if (same(entries_[i], entries_[j]) && !twins(entries_[i], entries_[j])) {
+      std::vector<std::size_t>& earlier = same_key[key(entries_[j])];
+      for (std::size_t i : earlier) {
+        if (!twins(entries_[i], entries_[j])) {
           duplicate[j] = true;
           const Entry& first = entries_[i];
           Diagnostic& d = diags_.report(DiagnosticKind::DuplicateTrigger, entries_[j].trigger->span,
                                         describe_trigger(*entries_[j].trigger),
                                         graph_.flows[first.flow].flow->name);
           d.notes.push_back(Note{false, "declared here first", first.trigger->span});
+          break;
         }
       }
+      earlier.push_back(j);
     }
     for (std::size_t t = 0; t < entries_.size(); ++t) {
       if (!duplicate[t]) {
@@ -174,6 +193,11 @@ class TriggerChecks {
   const ProjectGraph& graph_;
   Diagnostics& diags_;
   std::vector<Entry> entries_;
+  // The index of what each trigger matches; each list is in project order.
+  std::vector<std::size_t> any_;
+  std::vector<std::size_t> first_contact_;
+  std::unordered_map<std::string, std::vector<std::size_t>> keywords_;   // Folded keyword.
+  std::map<std::pair<K, std::string>, std::vector<std::size_t>> exact_;  // Exact, regex, payload.
 
   void collect() {
     for (std::size_t f = 0; f < graph_.flows.size(); ++f) {
@@ -204,17 +228,107 @@ class TriggerChecks {
     return a.flow != b.flow && graph_.flows[a.flow].flow->name == graph_.flows[b.flow].flow->name;
   }
 
-  static bool same(const Entry& a, const Entry& b) {
-    if (a.trigger->kind != b.trigger->kind || a.priority != b.priority) {
-      return false;
+  // Two triggers are the same when their kind, priority and sets of values are.
+  // Values are written with their length, so no separator can be confused.
+  static std::string key(const Entry& e) {
+    std::vector<std::string> values = e.values;
+    std::sort(values.begin(), values.end());
+    values.erase(std::unique(values.begin(), values.end()), values.end());
+    std::string out = fmt::format("{},{}", static_cast<int>(e.trigger->kind), e.priority);
+    for (const std::string& value : values) {
+      out += fmt::format(",{}:", value.size());
+      out += value;
     }
-    std::vector<std::string> x = a.values;
-    std::vector<std::string> y = b.values;
-    std::sort(x.begin(), x.end());
-    std::sort(y.begin(), y.end());
-    x.erase(std::unique(x.begin(), x.end()), x.end());
-    y.erase(std::unique(y.begin(), y.end()), y.end());
-    return x == y;
+    return out;
+  }
+
+  void index() {
+    auto add = [](std::vector<std::size_t>& list, std::size_t s) {
+      if (list.empty() || list.back() != s) {
+        list.push_back(s);
+      }
+    };
+    for (std::size_t s = 0; s < entries_.size(); ++s) {
+      const Entry& e = entries_[s];
+      switch (e.trigger->kind) {
+        case K::Any:
+          any_.push_back(s);
+          break;
+        case K::FirstContact:
+          first_contact_.push_back(s);
+          break;
+        case K::Keyword:
+          for (const std::string& keyword : e.values) {
+            if (!keyword.empty()) {
+              add(keywords_[keyword], s);
+            }
+          }
+          break;
+        case K::Exact:
+        case K::Regex:
+        case K::Payload:
+          for (const std::string& value : e.values) {
+            add(exact_[{e.trigger->kind, value}], s);
+          }
+          break;
+        default:
+          break;
+      }
+    }
+  }
+
+  // Every trigger whose `covering` may find a value covering `value` of a trigger
+  // of kind `kind` (a superset of those that do), in project order.
+  std::vector<std::size_t> candidates(K kind, const std::string& value) const {
+    std::vector<std::size_t> out;
+    auto take = [&](const std::vector<std::size_t>& list) {
+      out.insert(out.end(), list.begin(), list.end());
+    };
+    if (kind == K::Keyword || kind == K::Exact || kind == K::Regex || kind == K::Any) {
+      take(any_);
+    }
+    if (kind == K::FirstContact) {
+      take(first_contact_);
+    }
+    if (kind == K::Keyword || kind == K::Exact) {
+      // A keyword covers the value when it equals a run of its whole words
+      // (contains_words). Look each run up, or, for a value with more runs than
+      // there are keywords, test each keyword.
+      std::vector<std::size_t> starts{0};
+      std::vector<std::size_t> ends;
+      for (std::size_t i = 0; i < value.size(); ++i) {
+        if (value[i] == ' ') {
+          ends.push_back(i);
+          starts.push_back(i + 1);
+        }
+      }
+      ends.push_back(value.size());
+      if (starts.size() * ends.size() <= keywords_.size()) {
+        for (std::size_t a : starts) {
+          for (std::size_t b : ends) {
+            if (b > a) {
+              if (auto it = keywords_.find(value.substr(a, b - a)); it != keywords_.end()) {
+                take(it->second);
+              }
+            }
+          }
+        }
+      } else {
+        for (const auto& [keyword, list] : keywords_) {
+          if (contains_words(value, keyword)) {
+            take(list);
+          }
+        }
+      }
+    }
+    if (kind == K::Exact || kind == K::Regex || kind == K::Payload) {
+      if (auto it = exact_.find({kind, value}); it != exact_.end()) {
+        take(it->second);
+      }
+    }
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
   }
 
   struct Shadow {
@@ -244,7 +358,7 @@ class TriggerChecks {
 
   // The first trigger that beats value `value` of entry `t`.
   std::optional<Shadow> beaten(std::size_t t, const std::string& value) const {
-    for (std::size_t s = 0; s < entries_.size(); ++s) {
+    for (std::size_t s : candidates(entries_[t].trigger->kind, value)) {
       if (auto cover = beats(s, t, value)) {
         return Shadow{s, *cover};
       }
@@ -254,8 +368,9 @@ class TriggerChecks {
 
   void shadowed(std::size_t t) {
     const Entry& e = entries_[t];
-    // One trigger that beats every value shadows the whole trigger.
-    for (std::size_t s = 0; s < entries_.size(); ++s) {
+    // One trigger that beats every value shadows the whole trigger; it must beat
+    // the first value, so only the candidates for that one are tried.
+    for (std::size_t s : candidates(e.trigger->kind, e.values.front())) {
       const bool all = std::all_of(e.values.begin(), e.values.end(),
                                    [&](const std::string& v) { return beats(s, t, v); });
       if (all) {
