@@ -265,7 +265,7 @@ class Reader {
   template <typename... Args>
   Diagnostic& report(DiagnosticKind kind, const Value& at, const Args&... args) {
     Diagnostic& d = diags_.report(kind, at.span, args...);
-    d.pointer = at.pointer.empty() ? "" : at.pointer;
+    d.pointer = at.pointer;
     return d;
   }
 
@@ -311,10 +311,20 @@ class Reader {
                     array.pointer + "/" + std::to_string(index), array.span);
   }
 
-  std::string name_of(const Value& v) const {
+  // What a message calls a value: its key, or "list/index" for a list element.
+  static std::string name_of(const Value& v) {
     const std::size_t slash = v.pointer.rfind('/');
-    std::string token = slash == std::string::npos ? v.pointer : v.pointer.substr(slash + 1);
-    return token;
+    if (slash == std::string::npos) {
+      return v.pointer;
+    }
+    const std::string token = v.pointer.substr(slash + 1);
+    const bool index = !token.empty() && std::all_of(token.begin(), token.end(),
+                                                     [](char c) { return c >= '0' && c <= '9'; });
+    if (!index || slash == 0) {
+      return token;
+    }
+    const std::size_t before = v.pointer.rfind('/', slash - 1);
+    return v.pointer.substr(before == std::string::npos ? 0 : before + 1);
   }
 
   bool expect(const Value& v, bool ok, std::string_view what) {
