@@ -1,13 +1,15 @@
 // Builds the control-flow graph of a flow (see cfg.h for the edge rules).
 //
-// Two passes: the first numbers every step in pre-order and records the first step
-// of each id (goto targets), the second walks each block knowing where control goes
-// when the block ends (its continuation) and adds the edges of each step.
+// Two passes: the first numbers every step in pre-order, the second walks each
+// block knowing where control goes when the block ends (its continuation) and adds
+// the edges of each step. The first step of each id (goto targets) is looked up in
+// a table built at the first goto.
 
 #include "compiler/checks/cfg.h"
 
-#include <map>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 
 #include "compiler/ir/walk.h"
 
@@ -22,18 +24,34 @@ class Builder {
   void build(const ir::Flow& flow) {
     cfg_.nodes.resize(2);
     ir::for_each_step(flow.steps, [&](const ir::Step& step) {
-      const std::size_t id = cfg_.nodes.size();
       cfg_.nodes.push_back(CfgNode{&step, {}, false});
-      cfg_.index.emplace(&step, id);
-      ids_.emplace(step.id, id);
     });
+    cfg_.index.reserve(cfg_.nodes.size());
+    for (std::size_t id = 2; id < cfg_.nodes.size(); ++id) {
+      cfg_.index.emplace(cfg_.nodes[id].step, id);
+    }
     add(Cfg::kEntry, first_of(flow.steps, Cfg::kExit), EdgeKind::Next);
     block(flow.steps, Cfg::kExit);
   }
 
  private:
   Cfg& cfg_;
-  std::map<std::string, std::size_t> ids_;
+  // The first step of each id, for goto targets; filled at the first goto, since
+  // most flows have few gotos or none. The ids live in the flow's steps.
+  std::unordered_map<std::string_view, std::size_t> ids_;
+  bool ids_ready_ = false;
+
+  std::size_t target_of(const std::string& id) {
+    if (!ids_ready_) {
+      ids_ready_ = true;
+      ids_.reserve(cfg_.nodes.size());
+      for (std::size_t node = 2; node < cfg_.nodes.size(); ++node) {
+        ids_.emplace(cfg_.nodes[node].step->id, node);
+      }
+    }
+    auto it = ids_.find(id);
+    return it == ids_.end() ? Cfg::kNone : it->second;
+  }
 
   std::size_t first_of(const ir::Block& b, std::size_t continuation) const {
     return b.empty() ? continuation : cfg_.node_of(&b.front());
@@ -118,9 +136,8 @@ class Builder {
             }
           } else if constexpr (std::is_same_v<T, ir::GotoStep>) {
             // A missing target is reported by the name checks; the goto then leads nowhere.
-            auto it = ids_.find(body.target);
-            if (it != ids_.end()) {
-              add(self, it->second, EdgeKind::Goto);
+            if (const std::size_t target = target_of(body.target); target != Cfg::kNone) {
+              add(self, target, EdgeKind::Goto);
             }
           } else if constexpr (std::is_same_v<T, ir::EndStep> ||
                                std::is_same_v<T, ir::ReturnStep>) {

@@ -149,46 +149,71 @@ class ControlFlowChecks {
 
   // Nodes reachable from the entry without waiting.
   std::vector<bool> reached_without_wait(const FlowGraph& f) const {
-    const Adjacency adj = passable(f);
-    std::vector<bool> seen(adj.size(), false);
+    std::vector<bool> seen(f.cfg.nodes.size(), false);
     std::vector<std::size_t> stack{Cfg::kEntry};
     seen[Cfg::kEntry] = true;
     while (!stack.empty()) {
       const std::size_t at = stack.back();
       stack.pop_back();
-      for (std::size_t to : adj[at]) {
-        if (!seen[to]) {
-          seen[to] = true;
-          stack.push_back(to);
+      for (const CfgEdge& edge : f.cfg.nodes[at].successors) {
+        if (!seen[edge.to] && passes(f, at, edge)) {
+          seen[edge.to] = true;
+          stack.push_back(edge.to);
         }
       }
     }
     return seen;
   }
 
+  // Whether flow `f` can return without waiting, as far as returns_free_ knows.
+  bool can_return_free(const FlowGraph& f) const {
+    const std::vector<bool> seen = reached_without_wait(f);
+    for (std::size_t n = 0; n < f.cfg.nodes.size(); ++n) {
+      if (!seen[n] || is_end(f.cfg.nodes[n].step)) {
+        continue;
+      }
+      for (const CfgEdge& edge : f.cfg.nodes[n].successors) {
+        if (edge.to == Cfg::kExit && passes(f, n, edge)) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
   // A flow returns without waiting when some path from its start leaves it by
   // `return` or by falling off its end (not by `end`) and never waits on the way.
+  // A flow can only come to return freely when one it calls does, so after a
+  // first look at every flow, only the callers of flows found free are looked at
+  // again (the least fixed point, as looking at every flow until nothing changes).
   void compute_returns_free() {
-    bool changed = true;
-    while (changed) {
-      changed = false;
-      for (std::size_t i = 0; i < graph_.flows.size(); ++i) {
-        if (returns_free_[i]) {
-          continue;
+    const std::size_t flows = graph_.flows.size();
+    std::vector<std::vector<std::size_t>> calling(flows);  // The flows that call each flow.
+    for (std::size_t f = 0; f < flows; ++f) {
+      for (std::size_t node = 2; node < graph_.flows[f].cfg.nodes.size(); ++node) {
+        const std::size_t callee = graph_.callee_of(graph_.flows[f].cfg.nodes[node].step);
+        if (callee != Cfg::kNone) {
+          calling[callee].push_back(f);
         }
-        const FlowGraph& f = graph_.flows[i];
-        const std::vector<bool> seen = reached_without_wait(f);
-        for (std::size_t n = 0; n < f.cfg.nodes.size() && !returns_free_[i]; ++n) {
-          if (!seen[n] || is_end(f.cfg.nodes[n].step)) {
-            continue;
-          }
-          for (const CfgEdge& edge : f.cfg.nodes[n].successors) {
-            if (edge.to == Cfg::kExit && passes(f, n, edge)) {
-              returns_free_[i] = true;
-              changed = true;
-              break;
-            }
-          }
+      }
+    }
+    std::vector<std::size_t> work(flows);
+    for (std::size_t f = 0; f < flows; ++f) {
+      work[f] = flows - 1 - f;  // Popped in project order.
+    }
+    std::vector<bool> queued(flows, true);
+    while (!work.empty()) {
+      const std::size_t f = work.back();
+      work.pop_back();
+      queued[f] = false;
+      if (returns_free_[f] || !can_return_free(graph_.flows[f])) {
+        continue;
+      }
+      returns_free_[f] = true;
+      for (std::size_t caller : calling[f]) {
+        if (!returns_free_[caller] && !queued[caller]) {
+          queued[caller] = true;
+          work.push_back(caller);
         }
       }
     }
@@ -599,7 +624,11 @@ std::string format_duration(std::int64_t ms) {
 }
 
 void check_control_flow(const ir::Project& project, Diagnostics& diags) {
-  const ProjectGraph graph = build_project_graph(project);
+  check_control_flow(project, build_project_graph(project), diags);
+}
+
+void check_control_flow(const ir::Project& /*project*/, const ProjectGraph& graph,
+                        Diagnostics& diags) {
   ControlFlowChecks(graph, diags).run();
   check_triggers(graph, diags);
   check_window(graph, diags);

@@ -28,6 +28,7 @@
 
 #include "compiler/checks/builtins.h"
 #include "compiler/checks/cfg.h"
+#include "compiler/checks/control_flow.h"
 #include "compiler/checks/passes.h"
 #include "compiler/checks/step_values.h"
 #include "compiler/dsl/expr_parser.h"
@@ -90,8 +91,8 @@ void collect_reads(const ir::Expr& e, std::vector<const ir::Expr*>& out) {
 
 class VariableChecker {
  public:
-  VariableChecker(const ir::Project& project, Diagnostics& diags)
-      : project_(project), diags_(diags) {}
+  VariableChecker(const ir::Project& project, const ProjectGraph& graph, Diagnostics& diags)
+      : project_(project), graph_(graph), diags_(diags) {}
 
   void run() {
     for (const ir::Module& module : project_.modules) {
@@ -100,13 +101,15 @@ class VariableChecker {
         collect(flow, flows_.back());
       }
     }
-    for (FlowInfo& info : flows_) {
+    // The graph lists the flows in the same order as flows_.
+    for (std::size_t f = 0; f < flows_.size(); ++f) {
+      FlowInfo& info = flows_[f];
       check_declarations(info);
       check_writes(info);
       check_reads(info);
       check_option_ids(*info.flow);
       check_tools(*info.flow);
-      check_used_before_set(info);
+      check_used_before_set(info, graph_.flows[f].cfg);
     }
     check_shared_declarations();
     report_unused();
@@ -114,6 +117,7 @@ class VariableChecker {
 
  private:
   const ir::Project& project_;
+  const ProjectGraph& graph_;
   Diagnostics& diags_;
   std::deque<FlowInfo> flows_;
   SharedInfo shared_;
@@ -499,7 +503,7 @@ class VariableChecker {
 
   // --- Used before set -----------------------------------------------------------
 
-  void check_used_before_set(const FlowInfo& info) {
+  void check_used_before_set(const FlowInfo& info, const Cfg& cfg) {
     // The variables to track: set by a step, not declared (a declaration sets them).
     std::vector<std::string> names;
     for (const auto& [name, span] : info.writes) {
@@ -515,7 +519,6 @@ class VariableChecker {
       return it != names.end() && *it == name ? static_cast<std::size_t>(it - names.begin())
                                               : names.size();
     };
-    const Cfg cfg = build_cfg(*info.flow);
     const std::size_t n = cfg.nodes.size();
     // Sets of variables as bit sets, 64 to a word, one row of `words` per node in a
     // flat array: flows can have thousands of variables and steps.
@@ -653,7 +656,11 @@ class VariableChecker {
 }  // namespace
 
 void check_variables(const ir::Project& project, Diagnostics& diags) {
-  VariableChecker(project, diags).run();
+  check_variables(project, build_project_graph(project), diags);
+}
+
+void check_variables(const ir::Project& project, const ProjectGraph& graph, Diagnostics& diags) {
+  VariableChecker(project, graph, diags).run();
 }
 
 }  // namespace waflow::checks
