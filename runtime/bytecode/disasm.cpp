@@ -242,6 +242,20 @@ class Listing {
       : b_(b), options_(options), sources_(b, options) {}
 
   std::string run() {
+    // Who belongs to which flow, gathered once: a listing is linear in the
+    // bundle's size however many flows it has.
+    triggers_of_.resize(b_.flows.size());
+    for (const TriggerInfo& t : b_.triggers) {
+      if (t.flow < b_.flows.size()) {
+        triggers_of_[t.flow].push_back(&t);
+      }
+    }
+    steps_of_.resize(b_.flows.size());
+    for (std::uint32_t s = 0; s < b_.steps.size(); ++s) {
+      if (b_.steps[s].flow < b_.flows.size()) {
+        steps_of_[b_.steps[s].flow].emplace(b_.steps[s].pc, s);
+      }
+    }
     header();
     for (std::uint32_t f = 0; f < b_.flows.size(); ++f) {
       if (options_.only_flow.empty() || flow_name(b_, f) == options_.only_flow) {
@@ -257,6 +271,9 @@ class Listing {
   const DisasmOptions& options_;
   SourceLines sources_;
   std::string out_;
+  std::vector<std::vector<const TriggerInfo*>> triggers_of_;
+  // Per flow: pc -> step index.
+  std::vector<std::multimap<std::uint32_t, std::uint32_t>> steps_of_;
   // The source line printed last, so a run of instructions shows it once.
   std::uint32_t shown_file_ = kNone;
   std::uint32_t shown_line_ = 0;
@@ -351,10 +368,8 @@ class Listing {
     for (const HoursRange& h : f.hours) {
       line("  hours     " + hours_text(h));
     }
-    for (const TriggerInfo& t : b_.triggers) {
-      if (t.flow != index) {
-        continue;
-      }
+    for (const TriggerInfo* trigger : triggers_of_[index]) {
+      const TriggerInfo& t = *trigger;
       std::string text = "  trigger   " + trigger_kind_name(t.kind);
       for (std::uint32_t v : t.values) {
         text += " " + string_operand(b_, v);
@@ -374,12 +389,7 @@ class Listing {
 
   void code(std::uint32_t index) {
     const FlowInfo& f = b_.flows[index];
-    std::multimap<std::uint32_t, std::uint32_t> steps_at;
-    for (std::uint32_t s = 0; s < b_.steps.size(); ++s) {
-      if (b_.steps[s].flow == index) {
-        steps_at.emplace(b_.steps[s].pc, s);
-      }
-    }
+    const std::multimap<std::uint32_t, std::uint32_t>& steps_at = steps_of_[index];
     shown_file_ = kNone;
     shown_line_ = 0;
     if (steps_at.count(f.code_begin) == 0) {

@@ -235,19 +235,23 @@ class Verifier {
         return fail(which + ": step marker of another flow at pc " + std::to_string(pc));
       }
     }
-    // Pass 2: stack depths.
-    std::vector<int> depth(b_.code.size(), -1);
+    // Pass 2: stack depths. Sized to the flow, not the whole code, so that many
+    // small flows cost linear time rather than flows x code.
+    std::vector<int> depth_in_flow(flow.code_end - flow.code_begin, -1);
+    auto depth = [&](std::uint32_t pc) -> int& {
+      return depth_in_flow[pc - flow.code_begin];
+    };
     std::vector<std::uint32_t> work{flow.code_begin};
-    depth[flow.code_begin] = 0;
+    depth(flow.code_begin) = 0;
     auto reach = [&](std::uint32_t target, int d, std::uint32_t from) {
-      if (depth[target] == -1) {
-        depth[target] = d;
+      if (depth(target) == -1) {
+        depth(target) = d;
         work.push_back(target);
         return true;
       }
-      if (depth[target] != d) {
+      if (depth(target) != d) {
         return fail(which + ": stack depth " + std::to_string(d) + " from pc " +
-                    std::to_string(from) + " meets depth " + std::to_string(depth[target]) +
+                    std::to_string(from) + " meets depth " + std::to_string(depth(target)) +
                     " at pc " + std::to_string(target));
       }
       return true;
@@ -256,7 +260,7 @@ class Verifier {
       const std::uint32_t pc = work.back();
       work.pop_back();
       const Decoded d = decode(pc);
-      const int in = depth[pc];
+      const int in = depth(pc);
       const int pops = stack_pops(d.op, d.a, d.b);
       const std::string at = " at pc " + std::to_string(pc);
       if (pops > in) {

@@ -382,6 +382,27 @@ TEST_CASE("bytecode: the verifier refuses tables that point nowhere") {
   CHECK(message_of(write_bundle(b)) == refused("flow 0: invalid business hours"));
 }
 
+// A hostile bundle must not make the loader slow: work per flow is bounded by
+// the flow's own size (with 100,000 flows over 100,000 bytes of code, anything
+// quadratic would take minutes).
+TEST_CASE("bytecode: a bundle of many tiny flows loads in linear time") {
+  Bundle b;
+  b.strings = {"waflow test", "f"};
+  constexpr std::uint32_t kFlows = 100000;
+  b.code.assign(kFlows, static_cast<std::uint8_t>(Op::Return));
+  for (std::uint32_t i = 0; i < kFlows; ++i) {
+    FlowInfo f;
+    f.name = 1;
+    f.code_begin = i;
+    f.code_end = i + 1;
+    b.flows.push_back(f);
+    b.steps.push_back(StepInfo{1, 1, i, i});
+  }
+  Result<Bundle> loaded = load_bundle(write_bundle(b));
+  REQUIRE(loaded.ok());
+  CHECK(loaded.value().flows.size() == kFlows);
+}
+
 TEST_CASE("bytecode: every opcode in opcodes.def has a mnemonic and fits one byte") {
   std::vector<std::string_view> seen;
   for (std::size_t i = 0; i < kOpCount; ++i) {
