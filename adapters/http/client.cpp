@@ -1,0 +1,321 @@
+// The curl multi loop behind HttpClient. Requests cross from callers to the
+// client's thread through a queue under a mutex, and curl_multi_wakeup cuts the
+// thread's poll short; everything else (easy handles, the multi handle, the
+// transfers in flight) belongs to that thread alone.
+
+#include "adapters/http/client.h"
+
+#include <curl/curl.h>
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <deque>
+#include <future>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+#include "runtime/base/check.h"
+
+namespace waflow::http {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr const char* kShutDown = "client shut down";
+
+struct Transfer {
+  ClientRequest request;
+  HttpClient::Callback callback;
+  ClientResponse response;
+  Clock::time_point submitted = Clock::now();
+  CURL* easy = nullptr;
+  curl_slist* header_list = nullptr;
+  std::array<char, CURL_ERROR_SIZE> error{};
+  std::uint64_t max_bytes = 0;
+  bool too_large = false;
+
+  Transfer() = default;
+  Transfer(const Transfer&) = delete;
+  Transfer& operator=(const Transfer&) = delete;
+  ~Transfer() {
+    if (header_list != nullptr) curl_slist_free_all(header_list);
+    if (easy != nullptr) curl_easy_cleanup(easy);
+  }
+};
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+std::string_view trim(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r' ||
+                           text.back() == '\n')) {
+    text.remove_suffix(1);
+  }
+  return text;
+}
+
+std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user) {
+  auto* t = static_cast<Transfer*>(user);
+  std::size_t n = size * count;
+  if (t->response.body.size() + n > t->max_bytes) {
+    t->too_large = true;
+    return 0;  // Aborts the transfer with CURLE_WRITE_ERROR.
+  }
+  t->response.body.append(data, n);
+  return n;
+}
+
+std::size_t on_header(char* data, std::size_t size, std::size_t count, void* user) {
+  auto* t = static_cast<Transfer*>(user);
+  std::size_t n = size * count;
+  std::string_view line(data, n);
+  if (line.starts_with("HTTP/")) {
+    // A new response (after a 100 Continue): its fields replace the last ones.
+    t->response.headers.clear();
+    return n;
+  }
+  std::size_t colon = line.find(':');
+  if (colon == std::string_view::npos) return n;  // The blank line, or junk.
+  std::string name = lower(trim(line.substr(0, colon)));
+  std::string_view value = trim(line.substr(colon + 1));
+  auto [it, inserted] = t->response.headers.try_emplace(std::move(name), value);
+  if (!inserted) {
+    it->second += ", ";
+    it->second += value;
+  }
+  return n;
+}
+
+bool valid_field(std::string_view text) {
+  return text.find_first_of("\r\n") == std::string_view::npos;
+}
+
+}  // namespace
+
+std::string_view ClientResponse::header(std::string_view name) const {
+  auto it = headers.find(name);
+  return it == headers.end() ? std::string_view() : std::string_view(it->second);
+}
+
+struct HttpClient::Impl {
+  ClientOptions options;
+  CURLM* multi = nullptr;
+  std::thread thread;
+  mutable std::mutex mutex;
+  std::deque<std::unique_ptr<Transfer>> queue;  // Under mutex.
+  bool stopping = false;                        // Under mutex.
+  std::atomic<std::size_t> pending{0};
+  std::unordered_map<CURL*, std::unique_ptr<Transfer>> active;  // Client thread only.
+
+  void complete(std::unique_ptr<Transfer> t) {
+    t->response.elapsed_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t->submitted).count();
+    if (!t->response.error.empty()) t->response.status = 0;
+    HttpClient::Callback callback = std::move(t->callback);
+    ClientResponse response = std::move(t->response);
+    t.reset();  // The easy handle goes before the callback may submit more.
+    pending.fetch_sub(1);
+    try {
+      callback(std::move(response));
+    } catch (...) {
+      // A throwing callback must not end the loop that serves every other request.
+    }
+  }
+
+  void fail(std::unique_ptr<Transfer> t, std::string error) {
+    t->response.error = std::move(error);
+    complete(std::move(t));
+  }
+
+  // Builds the easy handle; on a request that cannot be sent, completes it.
+  void begin(std::unique_ptr<Transfer> t) {
+    const ClientRequest& r = t->request;
+    if (!r.url.starts_with("http://") && !r.url.starts_with("https://")) {
+      fail(std::move(t), "unsupported URL '" + r.url + "': only http:// and https://");
+      return;
+    }
+    if (r.method.empty() || !valid_field(r.method) || r.method.find(' ') != std::string::npos) {
+      fail(std::move(t), "invalid method '" + r.method + "'");
+      return;
+    }
+    for (const auto& [name, value] : r.headers) {
+      if (name.empty() || !valid_field(name) || !valid_field(value) ||
+          name.find(':') != std::string::npos) {
+        fail(std::move(t), "invalid header field '" + name + "'");
+        return;
+      }
+      // "Name;" sends a header with an empty value ("Name:" would remove it).
+      std::string line = value.empty() ? name + ";" : name + ": " + value;
+      t->header_list = curl_slist_append(t->header_list, line.c_str());
+    }
+    // No "Expect: 100-continue" round trip before larger bodies.
+    t->header_list = curl_slist_append(t->header_list, "Expect:");
+    t->easy = curl_easy_init();
+    if (t->easy == nullptr || t->header_list == nullptr) {
+      fail(std::move(t), "out of memory");
+      return;
+    }
+    CURL* e = t->easy;
+    std::int64_t timeout = r.timeout_ms > 0 ? r.timeout_ms : options.default_timeout_ms;
+    curl_easy_setopt(e, CURLOPT_URL, r.url.c_str());
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_USERAGENT, options.user_agent.c_str());
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout));
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+                     static_cast<long>(std::min(timeout, options.connect_timeout_ms)));
+    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->header_list);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->error.data());
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, t.get());
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, t.get());
+    if (r.method == "HEAD") {
+      curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+    } else if (r.method == "GET" && r.body.empty()) {
+      curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+    } else if (!r.body.empty() || r.method == "POST") {
+      curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r.body.size()));
+      curl_easy_setopt(e, CURLOPT_POSTFIELDS, r.body.data());  // Lives in the transfer.
+      if (r.method != "POST") curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r.method.c_str());
+    } else {
+      curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r.method.c_str());
+    }
+    t->max_bytes = options.max_response_bytes;
+    CURLMcode rc = curl_multi_add_handle(multi, e);
+    if (rc != CURLM_OK) {
+      fail(std::move(t), curl_multi_strerror(rc));
+      return;
+    }
+    active.emplace(e, std::move(t));
+  }
+
+  void finish(CURL* easy, CURLcode result) {
+    auto it = active.find(easy);
+    if (it == active.end()) return;
+    std::unique_ptr<Transfer> t = std::move(it->second);
+    active.erase(it);
+    curl_multi_remove_handle(multi, easy);
+    if (result == CURLE_OK) {
+      long status = 0;
+      curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+      t->response.status = static_cast<int>(status);
+    } else if (t->too_large) {
+      t->response.error =
+          "response body over " + std::to_string(options.max_response_bytes) + " bytes";
+    } else if (t->error[0] != '\0') {
+      t->response.error = t->error.data();
+    } else {
+      t->response.error = curl_easy_strerror(result);
+    }
+    complete(std::move(t));
+  }
+
+  void run() {
+    while (true) {
+      std::deque<std::unique_ptr<Transfer>> incoming;
+      bool stop;
+      {
+        std::lock_guard lock(mutex);
+        incoming.swap(queue);
+        stop = stopping;
+      }
+      if (stop) {
+        for (auto& t : incoming) fail(std::move(t), kShutDown);
+        while (!active.empty()) {
+          auto it = active.begin();
+          std::unique_ptr<Transfer> t = std::move(it->second);
+          active.erase(it);
+          curl_multi_remove_handle(multi, t->easy);
+          fail(std::move(t), kShutDown);
+        }
+        return;
+      }
+      for (auto& t : incoming) begin(std::move(t));
+      int running = 0;
+      curl_multi_perform(multi, &running);
+      int left = 0;
+      while (CURLMsg* msg = curl_multi_info_read(multi, &left)) {
+        if (msg->msg == CURLMSG_DONE) finish(msg->easy_handle, msg->data.result);
+      }
+      // The poll ends early when a socket is ready, a curl timer is due, or
+      // submit()/shutdown() wakes it.
+      curl_multi_poll(multi, nullptr, 0, 1000, nullptr);
+    }
+  }
+};
+
+HttpClient::HttpClient(ClientOptions options) : impl_(std::make_unique<Impl>()) {
+  static std::once_flag curl_ready;
+  std::call_once(curl_ready, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  impl_->options = std::move(options);
+  impl_->multi = curl_multi_init();
+  WAFLOW_CHECK(impl_->multi != nullptr, "curl_multi_init failed");
+  curl_multi_setopt(impl_->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, impl_->options.max_connections);
+  curl_multi_setopt(impl_->multi, CURLMOPT_MAX_HOST_CONNECTIONS, impl_->options.max_per_host);
+  curl_multi_setopt(impl_->multi, CURLMOPT_MAXCONNECTS, impl_->options.max_connections);
+  impl_->thread = std::thread([impl = impl_.get()] { impl->run(); });
+}
+
+HttpClient::~HttpClient() {
+  WAFLOW_CHECK(std::this_thread::get_id() != impl_->thread.get_id(),
+               "an HttpClient is destroyed from one of its own callbacks");
+  shutdown();
+  curl_multi_cleanup(impl_->multi);
+}
+
+void HttpClient::submit(ClientRequest request, Callback callback) {
+  WAFLOW_CHECK(callback != nullptr, "submit() needs a callback");
+  auto t = std::make_unique<Transfer>();
+  t->request = std::move(request);
+  t->callback = std::move(callback);
+  impl_->pending.fetch_add(1);
+  {
+    std::lock_guard lock(impl_->mutex);
+    if (!impl_->stopping) {
+      impl_->queue.push_back(std::move(t));
+    }
+  }
+  if (t) {
+    impl_->fail(std::move(t), kShutDown);
+    return;
+  }
+  curl_multi_wakeup(impl_->multi);
+}
+
+ClientResponse HttpClient::fetch(ClientRequest request) {
+  WAFLOW_CHECK(std::this_thread::get_id() != impl_->thread.get_id(),
+               "fetch() from a client callback would wait for itself");
+  std::promise<ClientResponse> promise;
+  std::future<ClientResponse> future = promise.get_future();
+  submit(std::move(request), [&promise](ClientResponse response) {
+    promise.set_value(std::move(response));
+  });
+  return future.get();
+}
+
+void HttpClient::shutdown() {
+  {
+    std::lock_guard lock(impl_->mutex);
+    impl_->stopping = true;
+  }
+  if (!impl_->thread.joinable()) return;
+  curl_multi_wakeup(impl_->multi);
+  // From a callback the loop ends after it returns; the destructor joins.
+  if (std::this_thread::get_id() == impl_->thread.get_id()) return;
+  impl_->thread.join();
+}
+
+std::size_t HttpClient::pending() const { return impl_->pending.load(); }
+
+}  // namespace waflow::http
