@@ -1,0 +1,135 @@
+#pragma once
+
+// Read-side records: deployments, conversation and message queries with cursor
+// pagination, and the numbers behind `waflow query stats` and the API.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "runtime/storage/records.h"
+
+namespace waflow::storage {
+
+struct BundleMeta {
+  std::string author;
+  std::string comment;
+  Millis created_ms = 0;
+};
+
+struct BundleInfo {
+  std::string hash;  // SHA-256 of the bytes, 64 lower-case hex digits.
+  std::int64_t size = 0;
+  BundleMeta meta;
+  bool active = false;
+  std::optional<Millis> last_activated_ms;
+};
+
+struct StoredBundle {
+  BundleInfo info;
+  std::string bytes;
+};
+
+// Filters shared by the conversation and message queries. Empty strings and
+// absent times do not filter. Results are newest first; `cursor` is the
+// next_cursor of the previous page (opaque; empty for the first page).
+struct QueryFilter {
+  std::string device;
+  std::string contact;
+  std::string flow;
+  std::optional<Millis> since_ms;  // Inclusive.
+  std::optional<Millis> until_ms;  // Exclusive.
+  std::optional<bool> outbound;    // Messages only: true for out, false for in.
+  int limit = 50;                  // 1..1000.
+  std::string cursor;
+};
+
+struct ConversationRecord {
+  std::int64_t id = 0;
+  ConversationKey key;
+  std::string run;
+  std::string flow;
+  std::string bundle_hash;
+  std::string status;  // "active" until it ends.
+  std::string last_step;
+  Millis started_ms = 0;
+  Millis updated_ms = 0;
+  std::optional<Millis> ended_ms;
+};
+
+struct MessageRecord {
+  std::int64_t id = 0;
+  ConversationKey key;
+  bool outbound = false;
+  Millis at_ms = 0;
+  std::string flow;
+  std::string step;
+  std::string kind;
+  std::string text;
+  std::string payload;
+  std::string run;
+};
+
+template <typename T>
+struct Page {
+  std::vector<T> items;
+  std::string next_cursor;  // Empty when this is the last page.
+};
+
+struct StatsFilter {
+  std::string device;
+  std::string flow;
+  std::optional<Millis> since_ms;
+  std::optional<Millis> until_ms;
+};
+
+struct DayCount {
+  std::string day;  // "2024-05-01" (UTC).
+  std::int64_t in = 0;
+  std::int64_t out = 0;
+};
+
+struct FlowCount {
+  std::string flow;
+  std::int64_t started = 0;
+  std::int64_t completed = 0;
+  std::int64_t active = 0;
+};
+
+// Per step: conversations that ended there without completing (dropped) and
+// conversations still waiting there (active).
+struct StepCount {
+  std::string flow;
+  std::string step;
+  std::int64_t dropped = 0;
+  std::int64_t active = 0;
+};
+
+struct Stats {
+  std::vector<DayCount> messages_per_day;  // Oldest day first.
+  std::vector<FlowCount> flows;            // By flow name.
+  std::vector<StepCount> steps;            // By flow, then most dropped first.
+};
+
+struct Health {
+  bool reachable = false;
+  int schema_version = 0;
+  int expected_version = 0;
+  bool migrated() const { return reachable && schema_version == expected_version; }
+};
+
+// Counters of the store itself, for /metrics and tests.
+struct StoreStats {
+  std::int64_t write_transactions = 0;  // Committed write transactions.
+  std::int64_t write_requests = 0;      // Requests those transactions carried.
+  std::int64_t largest_batch = 0;
+  std::int64_t queued_writes = 0;  // Waiting for the writer right now.
+};
+
+struct PruneResult {
+  std::int64_t seen = 0;    // Dedup keys older than the horizon.
+  std::int64_t outbox = 0;  // Finished outbox rows older than the horizon.
+};
+
+}  // namespace waflow::storage

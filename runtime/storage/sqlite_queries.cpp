@@ -1,0 +1,247 @@
+// The SQLite Store's read side: conversations and messages with keyset
+// pagination, and the stats (all counted by SQL).
+
+#include <charconv>
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <utility>
+
+#include "runtime/storage/sqlite_store_impl.h"
+
+namespace waflow::storage {
+namespace {
+
+// A cursor is the (time, id) of the last item of a page, newest first, so a
+// page continues strictly after it: rows added meanwhile cannot shift it into
+// duplicates or gaps. It is opaque to callers: hex of "<what>:<time>:<id>",
+// where <what> keeps a message cursor out of a conversation query.
+std::string encode_cursor(std::string_view what, Millis time, std::int64_t id) {
+  const std::string plain =
+      std::string(what) + ":" + std::to_string(time) + ":" + std::to_string(id);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (char ch : plain) {
+    const auto c = static_cast<unsigned char>(ch);
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 0xf]);
+  }
+  return out;
+}
+
+struct Cursor {
+  Millis time = 0;
+  std::int64_t id = 0;
+};
+
+Result<std::optional<Cursor>> decode_cursor(std::string_view what, const std::string& text) {
+  if (text.empty()) {
+    return std::optional<Cursor>();
+  }
+  const Error bad{ErrorCode::InvalidInput, "invalid cursor '" + text + "'"};
+  if (text.size() % 2 != 0 || text.size() > 200) {
+    return bad;
+  }
+  std::string plain;
+  for (std::size_t i = 0; i < text.size(); i += 2) {
+    unsigned value = 0;
+    auto [end, ec] = std::from_chars(text.data() + i, text.data() + i + 2, value, 16);
+    if (ec != std::errc() || end != text.data() + i + 2) {
+      return bad;
+    }
+    plain.push_back(static_cast<char>(value));
+  }
+  const std::string prefix = std::string(what) + ":";
+  if (plain.rfind(prefix, 0) != 0) {
+    return bad;
+  }
+  const std::string rest = plain.substr(prefix.size());
+  const std::size_t colon = rest.find(':');
+  if (colon == std::string::npos) {
+    return bad;
+  }
+  Cursor cursor;
+  auto parse = [](std::string_view s, std::int64_t& out) {
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+    return ec == std::errc() && end == s.data() + s.size() && !s.empty();
+  };
+  if (!parse(std::string_view(rest).substr(0, colon), cursor.time) ||
+      !parse(std::string_view(rest).substr(colon + 1), cursor.id)) {
+    return bad;
+  }
+  return std::optional<Cursor>(cursor);
+}
+
+Result<bool> check_limit(const QueryFilter& filter) {
+  if (filter.limit < 1 || filter.limit > 1000) {
+    return Error{ErrorCode::InvalidInput,
+                 "limit must be between 1 and 1000, not " + std::to_string(filter.limit)};
+  }
+  return true;
+}
+
+// Binds ?1..?5 (device, contact, flow, since, until) and ?6/?7 (cursor) and
+// ?8 (limit + 1: one more row tells whether another page exists).
+void bind_filter(sql::Query& q, const QueryFilter& f, const std::optional<Cursor>& cursor) {
+  q.bind(1, f.device).bind(2, f.contact).bind(3, f.flow).bind(4, f.since_ms).bind(5, f.until_ms);
+  if (cursor) {
+    q.bind(6, cursor->time).bind(7, cursor->id);
+  } else {
+    q.bind_null(6).bind_null(7);
+  }
+  q.bind(8, f.limit + 1);
+}
+
+std::string day_name(std::int64_t day) {
+  using namespace std::chrono;
+  const year_month_day ymd{sys_days{days{day}}};
+  char text[16];
+  std::snprintf(text, sizeof text, "%04d-%02u-%02u", static_cast<int>(ymd.year()),
+                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
+  return text;
+}
+
+}  // namespace
+
+Result<Page<ConversationRecord>> SqliteStore::conversations(const QueryFilter& filter) {
+  if (Result<bool> ok = check_limit(filter); !ok.ok()) {
+    return ok.error();
+  }
+  Result<std::optional<Cursor>> cursor = decode_cursor("conversations", filter.cursor);
+  if (!cursor.ok()) {
+    return cursor.error();
+  }
+  using Out = Page<ConversationRecord>;
+  return read<Out>("query conversations", [&](sql::Db& db) {
+    sql::Query q = db.query(
+        "SELECT id, device, contact, run, flow, bundle_hash, status, last_step, started_ms, "
+        "updated_ms, ended_ms FROM conversations "
+        "WHERE (?1 = '' OR device = ?1) AND (?2 = '' OR contact = ?2) AND (?3 = '' OR flow = ?3) "
+        "AND (?4 IS NULL OR started_ms >= ?4) AND (?5 IS NULL OR started_ms < ?5) "
+        "AND (?6 IS NULL OR (started_ms, id) < (?6, ?7)) "
+        "ORDER BY started_ms DESC, id DESC LIMIT ?8");
+    bind_filter(q, filter, cursor.value());
+    Out page;
+    while (q.next()) {
+      ConversationRecord r;
+      r.id = q.i64(0);
+      r.key = ConversationKey{q.text(1), q.text(2)};
+      r.run = q.text(3);
+      r.flow = q.text(4);
+      r.bundle_hash = q.text(5);
+      r.status = q.text(6);
+      r.last_step = q.text(7);
+      r.started_ms = q.i64(8);
+      r.updated_ms = q.i64(9);
+      r.ended_ms = q.opt_i64(10);
+      page.items.push_back(std::move(r));
+    }
+    if (page.items.size() > static_cast<std::size_t>(filter.limit)) {
+      page.items.pop_back();
+      const ConversationRecord& last = page.items.back();
+      page.next_cursor = encode_cursor("conversations", last.started_ms, last.id);
+    }
+    return Result<Out>(std::move(page));
+  });
+}
+
+Result<Page<MessageRecord>> SqliteStore::messages(const QueryFilter& filter) {
+  if (Result<bool> ok = check_limit(filter); !ok.ok()) {
+    return ok.error();
+  }
+  Result<std::optional<Cursor>> cursor = decode_cursor("messages", filter.cursor);
+  if (!cursor.ok()) {
+    return cursor.error();
+  }
+  using Out = Page<MessageRecord>;
+  return read<Out>("query messages", [&](sql::Db& db) {
+    sql::Query q = db.query(
+        "SELECT id, device, contact, outbound, at_ms, flow, step, kind, text, payload, run "
+        "FROM messages "
+        "WHERE (?1 = '' OR device = ?1) AND (?2 = '' OR contact = ?2) AND (?3 = '' OR flow = ?3) "
+        "AND (?4 IS NULL OR at_ms >= ?4) AND (?5 IS NULL OR at_ms < ?5) "
+        "AND (?6 IS NULL OR (at_ms, id) < (?6, ?7)) AND (?9 IS NULL OR outbound = ?9) "
+        "ORDER BY at_ms DESC, id DESC LIMIT ?8");
+    bind_filter(q, filter, cursor.value());
+    if (filter.outbound) {
+      q.bind(9, *filter.outbound ? 1 : 0);
+    } else {
+      q.bind_null(9);
+    }
+    Out page;
+    while (q.next()) {
+      MessageRecord m;
+      m.id = q.i64(0);
+      m.key = ConversationKey{q.text(1), q.text(2)};
+      m.outbound = q.i64(3) != 0;
+      m.at_ms = q.i64(4);
+      m.flow = q.text(5);
+      m.step = q.text(6);
+      m.kind = q.text(7);
+      m.text = q.text(8);
+      m.payload = q.text(9);
+      m.run = q.text(10);
+      page.items.push_back(std::move(m));
+    }
+    if (page.items.size() > static_cast<std::size_t>(filter.limit)) {
+      page.items.pop_back();
+      const MessageRecord& last = page.items.back();
+      page.next_cursor = encode_cursor("messages", last.at_ms, last.id);
+    }
+    return Result<Out>(std::move(page));
+  });
+}
+
+Result<Stats> SqliteStore::stats(const StatsFilter& filter) {
+  return read<Stats>("stats", [&](sql::Db& db) {
+    Stats stats;
+    auto bind = [&](sql::Query& q) {
+      q.bind(1, filter.device)
+          .bind(2, filter.flow)
+          .bind(3, filter.since_ms)
+          .bind(4, filter.until_ms);
+    };
+    {
+      // Whole UTC days; integer division floors for the non-negative times
+      // the server writes.
+      sql::Query q = db.query(
+          "SELECT at_ms / 86400000 AS day, sum(outbound = 0), sum(outbound = 1) FROM messages "
+          "WHERE (?1 = '' OR device = ?1) AND (?2 = '' OR flow = ?2) "
+          "AND (?3 IS NULL OR at_ms >= ?3) AND (?4 IS NULL OR at_ms < ?4) "
+          "GROUP BY day ORDER BY day");
+      bind(q);
+      while (q.next()) {
+        stats.messages_per_day.push_back(DayCount{day_name(q.i64(0)), q.i64(1), q.i64(2)});
+      }
+    }
+    constexpr const char* kConversationFilter =
+        "WHERE (?1 = '' OR device = ?1) AND (?2 = '' OR flow = ?2) "
+        "AND (?3 IS NULL OR started_ms >= ?3) AND (?4 IS NULL OR started_ms < ?4) ";
+    {
+      sql::Query q = db.query(std::string("SELECT flow, count(*), sum(status = 'completed'), "
+                                          "sum(status = 'active') FROM conversations ") +
+                              kConversationFilter + "GROUP BY flow ORDER BY flow");
+      bind(q);
+      while (q.next()) {
+        stats.flows.push_back(FlowCount{q.text(0), q.i64(1), q.i64(2), q.i64(3)});
+      }
+    }
+    {
+      // Drop-off: conversations that ended at a step without completing; the
+      // ones still waiting at a step are counted beside them.
+      sql::Query q =
+          db.query(std::string("SELECT flow, last_step, sum(status <> 'active') AS dropped, "
+                               "sum(status = 'active') FROM conversations ") +
+                   kConversationFilter +
+                   "AND status <> 'completed' GROUP BY flow, last_step "
+                   "ORDER BY flow, dropped DESC, last_step");
+      bind(q);
+      while (q.next()) {
+        stats.steps.push_back(StepCount{q.text(0), q.text(1), q.i64(2), q.i64(3)});
+      }
+    }
+    return Result<Stats>(std::move(stats));
+  });
+}
+
+}  // namespace waflow::storage

@@ -1,0 +1,214 @@
+// The SQLite Store's machinery: opening and migrating, the writer thread that
+// group-commits queued requests, the read pool, health and close.
+
+#include "runtime/storage/sqlite_store.h"
+
+#include <algorithm>
+#include <utility>
+
+#include <sqlite3.h>
+
+#include "runtime/storage/schema.h"
+#include "runtime/storage/sqlite_store_impl.h"
+
+namespace waflow::storage {
+
+Result<std::unique_ptr<Store>> open_sqlite_store(const std::string& path, SqliteOptions options) {
+  if (path.empty() || path == ":memory:") {
+    // Several connections must see one database; an in-memory one would be
+    // private to each connection.
+    return Error{ErrorCode::InvalidInput, "the SQLite store needs a database file path"};
+  }
+  if (options.read_connections < 1 || options.max_batch < 1 || options.max_attempts < 1) {
+    return Error{ErrorCode::InvalidInput,
+                 "SQLite store options: read_connections, max_batch and max_attempts must be "
+                 "at least 1"};
+  }
+  Result<sql::Db> writer = sql::Db::open(path, options.synchronous_full, options.busy_timeout_ms);
+  if (!writer.ok()) {
+    return writer.error();
+  }
+  sql::Db db = std::move(writer).value();
+  Result<int> migrated = sql::migrate(db, path);
+  if (!migrated.ok()) {
+    return migrated.error();
+  }
+  std::vector<sql::Db> readers;
+  for (int i = 0; i < options.read_connections; ++i) {
+    Result<sql::Db> reader = sql::Db::open(path, options.synchronous_full, options.busy_timeout_ms);
+    if (!reader.ok()) {
+      return reader.error();
+    }
+    readers.push_back(std::move(reader).value());
+    try {
+      readers.back().exec("PRAGMA query_only=1");
+    } catch (const sql::SqlFailure& failure) {
+      return sql::to_error(failure, "cannot open a read connection to '" + path + "'");
+    }
+  }
+  return std::unique_ptr<Store>(
+      new SqliteStore(path, std::move(options), std::move(db), std::move(readers)));
+}
+
+SqliteStore::SqliteStore(std::string path, SqliteOptions options, sql::Db writer,
+                         std::vector<sql::Db> readers)
+    : path_(std::move(path)),
+      options_(std::move(options)),
+      writer_db_(std::move(writer)),
+      readers_(std::move(readers)) {
+  for (sql::Db& db : readers_) {
+    idle_readers_.push_back(&db);
+  }
+  writer_ = std::thread([this] { writer_loop(); });
+}
+
+SqliteStore::~SqliteStore() {
+  close();
+}
+
+bool SqliteStore::submit(WriteRequest& request) {
+  {
+    std::lock_guard lock(queue_mutex_);
+    if (stopping_) {
+      return false;
+    }
+    queue_.push_back(&request);
+    stats_.queued_writes = static_cast<std::int64_t>(queue_.size());
+  }
+  queue_cv_.notify_one();
+  return true;
+}
+
+void SqliteStore::writer_loop() {
+  std::vector<WriteRequest*> batch;
+  for (;;) {
+    {
+      std::unique_lock lock(queue_mutex_);
+      queue_cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) {
+        return;  // Stopping, and everything queued was written.
+      }
+    }
+    if (options_.before_batch) {
+      options_.before_batch();
+    }
+    {
+      std::lock_guard lock(queue_mutex_);
+      const std::size_t n = std::min(queue_.size(), static_cast<std::size_t>(options_.max_batch));
+      batch.assign(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
+      queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
+      stats_.queued_writes = static_cast<std::int64_t>(queue_.size());
+    }
+    run_batch(batch);
+    // Wake the callers only now: their outcome is durable (or refused).
+    for (WriteRequest* request : batch) {
+      request->done.release();
+    }
+    batch.clear();
+  }
+}
+
+void SqliteStore::run_batch(const std::vector<WriteRequest*>& batch) {
+  sql::Db& db = writer_db_;
+  auto fail_all = [&](const Error& error) {
+    for (WriteRequest* request : batch) {
+      request->fail(error);
+    }
+  };
+  try {
+    // IMMEDIATE takes the write lock now, so busy_timeout applies; a deferred
+    // BEGIN that upgrades later would fail at once with SQLITE_BUSY.
+    db.exec("BEGIN IMMEDIATE");
+  } catch (const sql::SqlFailure& failure) {
+    fail_all(sql::to_error(failure, "cannot begin a write transaction"));
+    return;
+  }
+  try {
+    for (WriteRequest* request : batch) {
+      db.exec("SAVEPOINT request");
+      const bool ok = request->run(db);
+      if (!db.in_transaction()) {
+        // SQLite rolled the whole transaction back (disk full, I/O error):
+        // nothing of this batch is written, earlier requests included.
+        throw sql::SqlFailure{SQLITE_ABORT, "the write transaction was rolled back"};
+      }
+      if (!ok) {
+        db.exec("ROLLBACK TO request");
+      }
+      db.exec("RELEASE request");
+    }
+    db.exec("COMMIT");
+  } catch (const sql::SqlFailure& failure) {
+    if (db.in_transaction()) {
+      db.try_exec("ROLLBACK");
+    }
+    fail_all(sql::to_error(failure, "write transaction failed"));
+    return;
+  }
+  std::lock_guard lock(queue_mutex_);
+  stats_.write_transactions += 1;
+  stats_.write_requests += static_cast<std::int64_t>(batch.size());
+  stats_.largest_batch = std::max(stats_.largest_batch, static_cast<std::int64_t>(batch.size()));
+}
+
+sql::Db* SqliteStore::take_reader() {
+  std::unique_lock lock(readers_mutex_);
+  readers_cv_.wait(lock, [this] { return readers_closed_ || !idle_readers_.empty(); });
+  if (readers_closed_) {
+    return nullptr;
+  }
+  sql::Db* db = idle_readers_.back();
+  idle_readers_.pop_back();
+  return db;
+}
+
+void SqliteStore::give_back_reader(sql::Db* db) {
+  {
+    std::lock_guard lock(readers_mutex_);
+    idle_readers_.push_back(db);
+  }
+  readers_cv_.notify_all();
+}
+
+Health SqliteStore::health() {
+  Health health;
+  health.expected_version = sql::latest_schema_version();
+  Result<int> version =
+      read<int>("health check", [](sql::Db& db) { return sql::schema_version(db); });
+  if (version.ok()) {
+    health.reachable = true;
+    health.schema_version = version.value();
+  }
+  return health;
+}
+
+StoreStats SqliteStore::store_stats() {
+  std::lock_guard lock(queue_mutex_);
+  return stats_;
+}
+
+void SqliteStore::close() {
+  {
+    std::lock_guard lock(queue_mutex_);
+    stopping_ = true;
+  }
+  queue_cv_.notify_all();
+  if (writer_.joinable()) {
+    writer_.join();
+  }
+  {
+    // Wait for reads in progress, then close the connections.
+    std::unique_lock lock(readers_mutex_);
+    if (!readers_closed_) {
+      readers_cv_.wait(lock, [this] { return idle_readers_.size() == readers_.size(); });
+      readers_closed_ = true;
+      idle_readers_.clear();
+      readers_.clear();
+    }
+  }
+  readers_cv_.notify_all();
+  // Closing the last connection checkpoints the WAL into the database file.
+  writer_db_ = sql::Db();
+}
+
+}  // namespace waflow::storage

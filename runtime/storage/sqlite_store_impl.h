@@ -1,0 +1,164 @@
+#pragma once
+
+// The SQLite Store's class, private to runtime/storage: the writer thread with
+// its queue (group commit), the pool of read connections, and the operations,
+// which live in sqlite_*.cpp by area.
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <semaphore>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "runtime/storage/sqlite_db.h"
+#include "runtime/storage/sqlite_store.h"
+
+namespace waflow::storage {
+
+class SqliteStore final : public Store {
+ public:
+  SqliteStore(std::string path, SqliteOptions options, sql::Db writer,
+              std::vector<sql::Db> readers);
+  ~SqliteStore() override;
+
+  Result<std::vector<IngestOutcome>> ingest(const std::vector<Inbound>& batch) override;
+  Result<std::vector<std::int64_t>> enqueue(const std::vector<NewInbox>& rows) override;
+  Result<PruneResult> prune(Millis now_ms) override;
+
+  Result<std::optional<Claim>> claim(const std::string& worker_id, Millis now_ms,
+                                     Millis lease_ms) override;
+  Result<Millis> renew(const Claim& claim, Millis now_ms, Millis lease_ms) override;
+  Result<TurnResult> commit_turn(const TurnCommit& turn) override;
+  Result<bool> release(const Claim& claim) override;
+
+  Result<std::optional<Contact>> contact(const ConversationKey& key) override;
+  Result<bool> set_contact_name(const ConversationKey& key, const std::string& name,
+                                Millis now_ms) override;
+  Result<bool> set_paused(const ConversationKey& key, bool paused, Millis now_ms) override;
+
+  Result<std::int64_t> fire_due_timers(Millis now_ms, int limit) override;
+  Result<std::optional<Millis>> next_timer_due() override;
+  Result<std::vector<TimerRow>> timers(const ConversationKey& key) override;
+
+  Result<std::vector<OutboxRow>> claim_outbox(Millis now_ms, int limit, Millis lease_ms) override;
+  Result<bool> mark_sent(std::int64_t id, const std::string& provider_message_id, Millis now_ms,
+                         const std::optional<NewInbox>& answer) override;
+  Result<OutboxStatus> mark_retry(std::int64_t id, Millis next_attempt_ms,
+                                  const std::string& error) override;
+  Result<bool> mark_failed(std::int64_t id, const std::string& error, Millis now_ms) override;
+  Result<std::optional<OutboxRow>> outbox_row(std::int64_t id) override;
+  Result<std::optional<Millis>> next_outbox_due() override;
+
+  Result<std::string> put_bundle(const std::string& bytes, const BundleMeta& meta) override;
+  Result<bool> activate(const std::string& hash, Millis now_ms, const std::string& author) override;
+  Result<std::optional<StoredBundle>> active_bundle() override;
+  Result<std::vector<BundleInfo>> list_bundles() override;
+  Result<std::string> rollback(Millis now_ms, const std::string& author) override;
+  Result<std::optional<StoredBundle>> bundle(const std::string& hash) override;
+  Result<std::vector<std::string>> gc_bundles() override;
+
+  Result<Page<ConversationRecord>> conversations(const QueryFilter& filter) override;
+  Result<Page<MessageRecord>> messages(const QueryFilter& filter) override;
+  Result<Stats> stats(const StatsFilter& filter) override;
+
+  Health health() override;
+  StoreStats store_stats() override;
+  void close() override;
+
+ private:
+  // One caller's request, queued for the writer. `run` executes inside the
+  // batch's transaction, in its own SAVEPOINT; false rolls that savepoint back.
+  // `fail` replaces the outcome when the whole batch could not commit.
+  struct WriteRequest {
+    std::function<bool(sql::Db&)> run;
+    std::function<void(const Error&)> fail;
+    std::binary_semaphore done{0};
+  };
+
+  // Runs `body(db)` on the writer thread inside a group-committed transaction
+  // and returns its outcome once the transaction committed (or failed).
+  template <typename T, typename Body>
+  Result<T> write(std::string_view what, Body&& body) {
+    std::optional<Result<T>> out;
+    WriteRequest request;
+    request.run = [&](sql::Db& db) {
+      try {
+        out.emplace(body(db));
+      } catch (const sql::SqlFailure& failure) {
+        out.emplace(sql::to_error(failure, what));
+      } catch (const std::exception& e) {
+        out.emplace(Error{ErrorCode::Io, std::string(what) + ": " + e.what()});
+      }
+      return out->ok();
+    };
+    request.fail = [&](const Error& error) {
+      out.emplace(Error{error.code, std::string(what) + ": " + error.message});
+    };
+    if (!submit(request)) {
+      return Error{ErrorCode::Io, std::string(what) + ": the store is closed"};
+    }
+    request.done.acquire();
+    return std::move(*out);
+  }
+
+  // Runs `body(db)` on a read connection, inside one read transaction so that
+  // several statements see the same snapshot.
+  template <typename T, typename Body>
+  Result<T> read(std::string_view what, Body&& body) {
+    sql::Db* db = take_reader();
+    if (db == nullptr) {
+      return Error{ErrorCode::Io, std::string(what) + ": the store is closed"};
+    }
+    std::optional<Result<T>> out;
+    try {
+      db->exec("BEGIN");
+      out.emplace(body(*db));
+      db->exec("COMMIT");
+    } catch (const sql::SqlFailure& failure) {
+      out.emplace(sql::to_error(failure, what));
+    } catch (const std::exception& e) {
+      out.emplace(Error{ErrorCode::Io, std::string(what) + ": " + e.what()});
+    }
+    if (db->in_transaction()) {
+      db->try_exec("ROLLBACK");
+    }
+    give_back_reader(db);
+    return std::move(*out);
+  }
+
+  bool submit(WriteRequest& request);
+  void writer_loop();
+  void run_batch(const std::vector<WriteRequest*>& batch);
+  sql::Db* take_reader();
+  void give_back_reader(sql::Db* db);
+
+  // Shared steps of the write operations (sqlite_work.cpp).
+  std::int64_t contact_id(sql::Db& db, const ConversationKey& key, Millis now_ms);
+  std::int64_t add_inbox(sql::Db& db, std::int64_t contact_id, const NewInbox& row);
+
+  std::string path_;
+  SqliteOptions options_;
+
+  std::mutex queue_mutex_;
+  std::condition_variable queue_cv_;
+  std::deque<WriteRequest*> queue_;
+  bool stopping_ = false;
+  StoreStats stats_;
+  sql::Db writer_db_;
+  std::thread writer_;
+
+  std::mutex readers_mutex_;
+  std::condition_variable readers_cv_;
+  std::vector<sql::Db> readers_;
+  std::vector<sql::Db*> idle_readers_;
+  bool readers_closed_ = false;
+};
+
+}  // namespace waflow::storage

@@ -1,0 +1,560 @@
+// The SQLite Store's conversation side: ingress with dedup, the inbox, leases,
+// turn commits, contacts and timers.
+
+#include <string>
+#include <utility>
+
+#include "runtime/storage/sqlite_store_impl.h"
+
+namespace waflow::storage {
+namespace {
+
+Error invalid(std::string message) {
+  return Error{ErrorCode::InvalidInput, std::move(message)};
+}
+
+Error lease_lost(std::int64_t contact_id) {
+  return Error{ErrorCode::NotFound, "the lease on conversation " + std::to_string(contact_id) +
+                                        " was lost (it expired or another worker claimed it)"};
+}
+
+std::string describe(const ConversationKey& key) {
+  return key.device + "/" + key.contact;
+}
+
+// Status updates can arrive out of order (read before delivered); only a later
+// state replaces an earlier one. "failed" is final.
+int delivery_rank(std::string_view status) {
+  if (status == "sent") {
+    return 1;
+  }
+  if (status == "delivered") {
+    return 2;
+  }
+  if (status == "read") {
+    return 3;
+  }
+  if (status == "failed") {
+    return 4;
+  }
+  return 0;
+}
+
+// Recomputes when the contact's oldest pending inbox row arrived: the order in
+// which claim() serves conversations.
+void refresh_pending(sql::Db& db, std::int64_t contact_id) {
+  db.query(
+        "UPDATE contacts SET pending_since = "
+        "(SELECT min(received_ms) FROM inbox WHERE contact_id = ?1) WHERE id = ?1")
+      .bind(1, contact_id)
+      .run();
+}
+
+// Holds the lease (worker, token) on the contact, unexpired at now_ms?
+bool holds_lease(sql::Db& db, std::int64_t contact_id, const std::string& worker,
+                 std::int64_t token, Millis now_ms) {
+  sql::Query q = db.query(
+      "SELECT 1 FROM contacts WHERE id = ? AND lease_owner = ? AND lease_token = ? "
+      "AND lease_until > ?");
+  q.bind(1, contact_id).bind(2, worker).bind(3, token).bind(4, now_ms);
+  return q.next();
+}
+
+}  // namespace
+
+std::int64_t SqliteStore::contact_id(sql::Db& db, const ConversationKey& key, Millis now_ms) {
+  {
+    sql::Query find = db.query("SELECT id FROM contacts WHERE device = ? AND contact = ?");
+    find.bind(1, key.device).bind(2, key.contact);
+    if (find.next()) {
+      return find.i64(0);
+    }
+  }
+  db.query("INSERT INTO contacts (device, contact, created_ms, updated_ms) VALUES (?, ?, ?, ?)")
+      .bind(1, key.device)
+      .bind(2, key.contact)
+      .bind(3, now_ms)
+      .bind(4, now_ms)
+      .run();
+  return db.last_insert_id();
+}
+
+std::int64_t SqliteStore::add_inbox(sql::Db& db, std::int64_t contact, const NewInbox& row) {
+  db.query(
+        "INSERT INTO inbox (contact_id, kind, ref, detail, payload, received_ms) "
+        "VALUES (?, ?, ?, ?, ?, ?)")
+      .bind(1, contact)
+      .bind(2, to_string(row.kind))
+      .bind(3, row.ref)
+      .bind(4, row.detail)
+      .bind(5, row.payload)
+      .bind(6, row.received_ms)
+      .run();
+  const std::int64_t id = db.last_insert_id();
+  db.query("UPDATE contacts SET pending_since = min(coalesce(pending_since, ?1), ?1) WHERE id = ?2")
+      .bind(1, row.received_ms)
+      .bind(2, contact)
+      .run();
+  return id;
+}
+
+Result<std::vector<IngestOutcome>> SqliteStore::ingest(const std::vector<Inbound>& batch) {
+  // Refuse the whole batch before writing anything: a message that cannot be
+  // deduplicated or routed is a bug in the adapter that produced it.
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    const Inbound& item = batch[i];
+    const std::string where = "inbound item " + std::to_string(i + 1) + ": ";
+    if (item.provider_message_id.empty()) {
+      return invalid(where + "no provider message id");
+    }
+    if (item.type == Inbound::Type::Message &&
+        (item.gateway.empty() || item.key.device.empty() || item.key.contact.empty())) {
+      return invalid(where + "a message needs a gateway, a device and a contact");
+    }
+    if (item.type == Inbound::Type::Status && delivery_rank(item.status) == 0) {
+      return invalid(where + "unknown status '" + item.status +
+                     "' (expected sent, delivered, read or failed)");
+    }
+  }
+  return write<std::vector<IngestOutcome>>("ingest", [&](sql::Db& db) {
+    std::vector<IngestOutcome> outcomes;
+    outcomes.reserve(batch.size());
+    for (const Inbound& item : batch) {
+      if (item.type == Inbound::Type::Status) {
+        sql::Query find =
+            db.query("SELECT id, delivery_status FROM outbox WHERE provider_message_id = ?");
+        find.bind(1, item.provider_message_id);
+        if (!find.next()) {
+          outcomes.push_back(IngestOutcome::StatusUnknown);
+          continue;
+        }
+        const std::int64_t id = find.i64(0);
+        const bool later = delivery_rank(item.status) > delivery_rank(find.text(1));
+        if (later) {
+          db.query("UPDATE outbox SET delivery_status = ?, delivery_ms = ? WHERE id = ?")
+              .bind(1, item.status)
+              .bind(2, item.received_ms)
+              .bind(3, id)
+              .run();
+        }
+        outcomes.push_back(IngestOutcome::StatusApplied);
+        continue;
+      }
+      const std::int64_t inserted =
+          db.query(
+                "INSERT INTO seen (gateway, account, message_id, seen_ms) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT DO NOTHING")
+              .bind(1, item.gateway)
+              .bind(2, item.account)
+              .bind(3, item.provider_message_id)
+              .bind(4, item.received_ms)
+              .run();
+      if (inserted == 0) {
+        outcomes.push_back(IngestOutcome::Duplicate);
+        continue;
+      }
+      const std::int64_t contact = contact_id(db, item.key, item.received_ms);
+      add_inbox(db, contact,
+                NewInbox{item.key, InboxKind::Message, item.provider_message_id, "", item.payload,
+                         item.received_ms});
+      outcomes.push_back(IngestOutcome::New);
+    }
+    return Result<std::vector<IngestOutcome>>(std::move(outcomes));
+  });
+}
+
+Result<std::vector<std::int64_t>> SqliteStore::enqueue(const std::vector<NewInbox>& rows) {
+  for (const NewInbox& row : rows) {
+    if (row.key.device.empty() || row.key.contact.empty()) {
+      return invalid("an inbox row needs a device and a contact");
+    }
+  }
+  return write<std::vector<std::int64_t>>("enqueue", [&](sql::Db& db) {
+    std::vector<std::int64_t> ids;
+    for (const NewInbox& row : rows) {
+      ids.push_back(add_inbox(db, contact_id(db, row.key, row.received_ms), row));
+    }
+    return Result<std::vector<std::int64_t>>(std::move(ids));
+  });
+}
+
+Result<PruneResult> SqliteStore::prune(Millis now_ms) {
+  return write<PruneResult>("prune", [&](sql::Db& db) {
+    PruneResult result;
+    result.seen = db.query("DELETE FROM seen WHERE seen_ms < ?")
+                      .bind(1, now_ms - options_.dedup_horizon_ms)
+                      .run();
+    result.outbox = db.query("DELETE FROM outbox WHERE finished_ms IS NOT NULL AND finished_ms < ?")
+                        .bind(1, now_ms - options_.outbox_horizon_ms)
+                        .run();
+    return Result<PruneResult>(result);
+  });
+}
+
+Result<std::optional<Claim>> SqliteStore::claim(const std::string& worker_id, Millis now_ms,
+                                                Millis lease_ms) {
+  if (worker_id.empty() || lease_ms <= 0) {
+    return invalid("claim needs a worker id and a positive lease");
+  }
+  using Out = std::optional<Claim>;
+  return write<Out>("claim", [&](sql::Db& db) -> Result<Out> {
+    Claim claim;
+    {
+      // Oldest pending row first: a conversation waits no longer than the
+      // ones that got messages after it.
+      sql::Query ready = db.query(
+          "SELECT id, device, contact FROM contacts WHERE pending_since IS NOT NULL "
+          "AND lease_until <= ? ORDER BY pending_since, id LIMIT 1");
+      ready.bind(1, now_ms);
+      if (!ready.next()) {
+        return Out();
+      }
+      claim.contact_id = ready.i64(0);
+      claim.key = ConversationKey{ready.text(1), ready.text(2)};
+    }
+    claim.worker_id = worker_id;
+    claim.lease_until = now_ms + lease_ms;
+    {
+      sql::Query lease = db.query(
+          "UPDATE contacts SET lease_owner = ?, lease_token = lease_token + 1, lease_until = ? "
+          "WHERE id = ? RETURNING lease_token, name, paused, session, bundle_hash");
+      lease.bind(1, worker_id).bind(2, claim.lease_until).bind(3, claim.contact_id);
+      WAFLOW_CHECK(lease.next(), "the contact just selected exists");
+      claim.token = lease.i64(0);
+      claim.name = lease.text(1);
+      claim.paused = lease.i64(2) != 0;
+      if (!lease.is_null(3)) {
+        claim.session = StoredSession{lease.blob(3), lease.text(4)};
+      }
+      lease.run();
+    }
+    sql::Query rows = db.query(
+        "SELECT id, kind, ref, detail, payload, received_ms FROM inbox WHERE contact_id = ? "
+        "ORDER BY id");
+    rows.bind(1, claim.contact_id);
+    while (rows.next()) {
+      InboxRow row;
+      row.id = rows.i64(0);
+      row.kind = parse_inbox_kind(rows.text(1)).value_or(InboxKind::Message);
+      row.ref = rows.text(2);
+      row.detail = rows.text(3);
+      row.payload = rows.text(4);
+      row.received_ms = rows.i64(5);
+      claim.rows.push_back(std::move(row));
+    }
+    return Out(std::move(claim));
+  });
+}
+
+Result<Millis> SqliteStore::renew(const Claim& claim, Millis now_ms, Millis lease_ms) {
+  return write<Millis>("renew", [&](sql::Db& db) -> Result<Millis> {
+    const Millis until = now_ms + lease_ms;
+    const std::int64_t changed =
+        db.query(
+              "UPDATE contacts SET lease_until = ? WHERE id = ? AND lease_owner = ? "
+              "AND lease_token = ? AND lease_until > ?")
+            .bind(1, until)
+            .bind(2, claim.contact_id)
+            .bind(3, claim.worker_id)
+            .bind(4, claim.token)
+            .bind(5, now_ms)
+            .run();
+    if (changed == 0) {
+      return lease_lost(claim.contact_id);
+    }
+    return until;
+  });
+}
+
+Result<bool> SqliteStore::release(const Claim& claim) {
+  return write<bool>("release", [&](sql::Db& db) {
+    const std::int64_t changed =
+        db.query(
+              "UPDATE contacts SET lease_owner = NULL, lease_until = 0 WHERE id = ? "
+              "AND lease_owner = ? AND lease_token = ?")
+            .bind(1, claim.contact_id)
+            .bind(2, claim.worker_id)
+            .bind(3, claim.token)
+            .run();
+    return Result<bool>(changed == 1);
+  });
+}
+
+Result<TurnResult> SqliteStore::commit_turn(const TurnCommit& turn) {
+  for (const TimerCancel& cancel : turn.cancel_timers) {
+    if (!cancel.id && cancel.kind.empty() && cancel.tag.empty()) {
+      return invalid("a timer cancellation needs an id, a kind or a tag");
+    }
+  }
+  for (const ConversationUpdate& update : turn.conversations) {
+    if (update.run.empty() || (update.op == ConversationUpdate::Op::Start && update.flow.empty())) {
+      return invalid("a conversation update needs a run id (and a flow to start)");
+    }
+  }
+  return write<TurnResult>("commit turn", [&](sql::Db& db) -> Result<TurnResult> {
+    const std::int64_t contact = turn.contact_id;
+    if (!holds_lease(db, contact, turn.worker_id, turn.token, turn.now_ms)) {
+      return lease_lost(contact);
+    }
+    ConversationKey key;
+    std::int64_t seq = 0;
+    {
+      sql::Query q = db.query("SELECT device, contact, outbox_seq FROM contacts WHERE id = ?");
+      q.bind(1, contact);
+      WAFLOW_CHECK(q.next(), "a leased contact exists");
+      key = ConversationKey{q.text(0), q.text(1)};
+      seq = q.i64(2);
+    }
+    TurnResult result;
+
+    for (std::int64_t id : turn.consumed) {
+      const std::int64_t gone = db.query("DELETE FROM inbox WHERE id = ? AND contact_id = ?")
+                                    .bind(1, id)
+                                    .bind(2, contact)
+                                    .run();
+      if (gone == 0) {
+        return invalid("inbox row " + std::to_string(id) + " is not pending for " + describe(key));
+      }
+    }
+
+    if (turn.session_change == TurnCommit::SessionChange::Put) {
+      db.query("UPDATE contacts SET session = ?, bundle_hash = ? WHERE id = ?")
+          .bind_blob(1, turn.session.blob)
+          .bind(2, turn.session.bundle_hash)
+          .bind(3, contact)
+          .run();
+    } else if (turn.session_change == TurnCommit::SessionChange::Delete) {
+      db.query("UPDATE contacts SET session = NULL, bundle_hash = NULL WHERE id = ?")
+          .bind(1, contact)
+          .run();
+    }
+
+    for (const TimerCancel& cancel : turn.cancel_timers) {
+      if (cancel.id) {
+        result.timers_cancelled += db.query("DELETE FROM timers WHERE id = ? AND contact_id = ?")
+                                       .bind(1, *cancel.id)
+                                       .bind(2, contact)
+                                       .run();
+        continue;
+      }
+      result.timers_cancelled +=
+          db.query(
+                "DELETE FROM timers WHERE contact_id = ? AND (?2 = '' OR kind = ?2) "
+                "AND (?3 = '' OR tag = ?3)")
+              .bind(1, contact)
+              .bind(2, cancel.kind)
+              .bind(3, cancel.tag)
+              .run();
+    }
+    for (const NewTimer& timer : turn.timers) {
+      db.query(
+            "INSERT INTO timers (contact_id, due_ms, kind, tag, payload, created_ms) "
+            "VALUES (?, ?, ?, ?, ?, ?)")
+          .bind(1, contact)
+          .bind(2, timer.due_ms)
+          .bind(3, timer.kind)
+          .bind(4, timer.tag)
+          .bind(5, timer.payload)
+          .bind(6, turn.now_ms)
+          .run();
+      result.timer_ids.push_back(db.last_insert_id());
+    }
+
+    for (const NewOutbox& row : turn.outbox) {
+      db.query(
+            "INSERT INTO outbox (contact_id, seq, kind, payload, status, next_attempt_ms, "
+            "created_ms) VALUES (?, ?, ?, ?, 'pending', ?, ?)")
+          .bind(1, contact)
+          .bind(2, ++seq)
+          .bind(3, row.kind)
+          .bind(4, row.payload)
+          .bind(5, std::max(row.not_before_ms, turn.now_ms))
+          .bind(6, turn.now_ms)
+          .run();
+      result.outbox_ids.push_back(db.last_insert_id());
+    }
+
+    for (const LogMessage& m : turn.messages) {
+      db.query(
+            "INSERT INTO messages (contact_id, device, contact, outbound, at_ms, flow, step, "
+            "kind, text, payload, run) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+          .bind(1, contact)
+          .bind(2, key.device)
+          .bind(3, key.contact)
+          .bind(4, m.direction == LogMessage::Direction::Out ? 1 : 0)
+          .bind(5, m.at_ms)
+          .bind(6, m.flow)
+          .bind(7, m.step)
+          .bind(8, m.kind)
+          .bind(9, m.text)
+          .bind(10, m.payload)
+          .bind(11, m.run)
+          .run();
+    }
+
+    for (const ConversationUpdate& u : turn.conversations) {
+      const Millis at = u.at_ms != 0 ? u.at_ms : turn.now_ms;
+      if (u.op == ConversationUpdate::Op::Start) {
+        const std::int64_t added =
+            db.query(
+                  "INSERT INTO conversations (contact_id, device, contact, run, flow, "
+                  "bundle_hash, status, last_step, started_ms, updated_ms) "
+                  "VALUES (?, ?, ?, ?, ?, ?, 'active', ?, ?, ?) ON CONFLICT DO NOTHING")
+                .bind(1, contact)
+                .bind(2, key.device)
+                .bind(3, key.contact)
+                .bind(4, u.run)
+                .bind(5, u.flow)
+                .bind(6, u.bundle_hash)
+                .bind(7, u.last_step)
+                .bind(8, at)
+                .bind(9, at)
+                .run();
+        if (added == 0) {
+          return invalid("conversation run '" + u.run + "' of " + describe(key) +
+                         " was already started");
+        }
+        continue;
+      }
+      const bool end = u.op == ConversationUpdate::Op::End;
+      const std::string status = end && u.status.empty() ? "completed" : u.status;
+      const std::int64_t changed =
+          db.query(
+                "UPDATE conversations SET last_step = CASE WHEN ?1 = '' THEN last_step "
+                "ELSE ?1 END, status = CASE WHEN ?2 = '' THEN status ELSE ?2 END, "
+                "updated_ms = ?3, ended_ms = CASE WHEN ?4 THEN ?3 ELSE ended_ms END "
+                "WHERE contact_id = ?5 AND run = ?6")
+              .bind(1, u.last_step)
+              .bind(2, status)
+              .bind(3, at)
+              .bind(4, end ? 1 : 0)
+              .bind(5, contact)
+              .bind(6, u.run)
+              .run();
+      if (changed == 0) {
+        return invalid("conversation run '" + u.run + "' of " + describe(key) +
+                       " was never started");
+      }
+    }
+
+    // The turn is done: the lease ends with it.
+    db.query(
+          "UPDATE contacts SET outbox_seq = ?, lease_owner = NULL, lease_until = 0, "
+          "updated_ms = ? WHERE id = ?")
+        .bind(1, seq)
+        .bind(2, turn.now_ms)
+        .bind(3, contact)
+        .run();
+    refresh_pending(db, contact);
+    return result;
+  });
+}
+
+Result<std::optional<Contact>> SqliteStore::contact(const ConversationKey& key) {
+  using Out = std::optional<Contact>;
+  return read<Out>("read contact", [&](sql::Db& db) -> Result<Out> {
+    sql::Query q =
+        db.query("SELECT name, paused, bundle_hash FROM contacts WHERE device = ? AND contact = ?");
+    q.bind(1, key.device).bind(2, key.contact);
+    if (!q.next()) {
+      return Out();
+    }
+    Contact c;
+    c.key = key;
+    c.name = q.text(0);
+    c.paused = q.i64(1) != 0;
+    if (!q.is_null(2)) {
+      c.bundle_hash = q.text(2);
+    }
+    return Out(std::move(c));
+  });
+}
+
+Result<bool> SqliteStore::set_contact_name(const ConversationKey& key, const std::string& name,
+                                           Millis now_ms) {
+  if (key.device.empty() || key.contact.empty()) {
+    return invalid("a contact needs a device and a contact");
+  }
+  return write<bool>("set contact name", [&](sql::Db& db) {
+    const std::int64_t id = contact_id(db, key, now_ms);
+    const std::int64_t changed =
+        db.query("UPDATE contacts SET name = ?, updated_ms = ? WHERE id = ? AND name <> ?1")
+            .bind(1, name)
+            .bind(2, now_ms)
+            .bind(3, id)
+            .run();
+    return Result<bool>(changed == 1);
+  });
+}
+
+Result<bool> SqliteStore::set_paused(const ConversationKey& key, bool paused, Millis now_ms) {
+  if (key.device.empty() || key.contact.empty()) {
+    return invalid("a contact needs a device and a contact");
+  }
+  return write<bool>("set paused", [&](sql::Db& db) {
+    const std::int64_t id = contact_id(db, key, now_ms);
+    const std::int64_t changed =
+        db.query("UPDATE contacts SET paused = ?, updated_ms = ? WHERE id = ? AND paused <> ?1")
+            .bind(1, paused ? 1 : 0)
+            .bind(2, now_ms)
+            .bind(3, id)
+            .run();
+    return Result<bool>(changed == 1);
+  });
+}
+
+Result<std::int64_t> SqliteStore::fire_due_timers(Millis now_ms, int limit) {
+  if (limit < 1) {
+    return invalid("fire_due_timers needs a positive limit");
+  }
+  return write<std::int64_t>("fire timers", [&](sql::Db& db) {
+    struct Due {
+      std::int64_t id, contact;
+      NewInbox row;
+    };
+    std::vector<Due> due;
+    {
+      sql::Query q = db.query(
+          "SELECT id, contact_id, kind, tag, payload, due_ms FROM timers WHERE due_ms <= ? "
+          "ORDER BY due_ms, id LIMIT ?");
+      q.bind(1, now_ms).bind(2, limit);
+      while (q.next()) {
+        // The row carries the due time, so the conversation's clock moves to
+        // when the timer was meant to fire, however late it is processed.
+        due.push_back(
+            Due{q.i64(0), q.i64(1),
+                NewInbox{{}, InboxKind::Timer, q.text(3), q.text(2), q.text(4), q.i64(5)}});
+      }
+    }
+    for (const Due& d : due) {
+      db.query("DELETE FROM timers WHERE id = ?").bind(1, d.id).run();
+      add_inbox(db, d.contact, d.row);
+    }
+    return Result<std::int64_t>(static_cast<std::int64_t>(due.size()));
+  });
+}
+
+Result<std::optional<Millis>> SqliteStore::next_timer_due() {
+  using Out = std::optional<Millis>;
+  return read<Out>("next timer", [](sql::Db& db) {
+    sql::Query q = db.query("SELECT min(due_ms) FROM timers");
+    return Result<Out>(q.next() ? q.opt_i64(0) : Out());
+  });
+}
+
+Result<std::vector<TimerRow>> SqliteStore::timers(const ConversationKey& key) {
+  return read<std::vector<TimerRow>>("list timers", [&](sql::Db& db) {
+    std::vector<TimerRow> rows;
+    sql::Query q = db.query(
+        "SELECT t.id, t.due_ms, t.kind, t.tag, t.payload, t.created_ms FROM timers t "
+        "JOIN contacts c ON c.id = t.contact_id WHERE c.device = ? AND c.contact = ? "
+        "ORDER BY t.due_ms, t.id");
+    q.bind(1, key.device).bind(2, key.contact);
+    while (q.next()) {
+      rows.push_back(TimerRow{q.i64(0), key, q.i64(1), q.text(2), q.text(3), q.text(4), q.i64(5)});
+    }
+    return Result<std::vector<TimerRow>>(std::move(rows));
+  });
+}
+
+}  // namespace waflow::storage

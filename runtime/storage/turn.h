@@ -1,0 +1,128 @@
+#pragma once
+
+// What one turn of a conversation writes (TurnCommit) and the outbox and timer
+// rows it creates. A turn is committed in one transaction or not at all.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "runtime/storage/records.h"
+
+namespace waflow::storage {
+
+// An external effect to perform after the commit: a gateway send, an AI or HTTP
+// call, an event webhook. Rows of one conversation are delivered in order.
+struct NewOutbox {
+  std::string kind;          // "send", "ai", "http", "webhook", ...
+  std::string payload;       // JSON text.
+  Millis not_before_ms = 0;  // 0: as soon as possible.
+};
+
+enum class OutboxStatus : std::uint8_t {
+  Pending,   // Waiting for its first attempt or a retry.
+  Inflight,  // Claimed by a dispatcher until its lease ends.
+  Sent,      // Done.
+  Failed,    // Refused for good (an error that retrying cannot fix).
+  Dead,      // Retries exhausted.
+};
+const char* to_string(OutboxStatus status);
+std::optional<OutboxStatus> parse_outbox_status(std::string_view text);
+
+struct OutboxRow {
+  std::int64_t id = 0;
+  std::int64_t contact_id = 0;
+  ConversationKey key;
+  std::int64_t seq = 0;  // Order within the conversation, from 1.
+  std::string kind;
+  std::string payload;
+  OutboxStatus status = OutboxStatus::Pending;
+  int attempts = 0;            // Claims so far, this one included.
+  Millis next_attempt_ms = 0;  // Pending: when it is due; inflight: when the lease ends.
+  std::string provider_message_id;
+  std::string last_error;
+  Millis created_ms = 0;
+  std::string delivery_status;  // The latest status the gateway reported ("read", ...).
+};
+
+struct NewTimer {
+  Millis due_ms = 0;
+  std::string kind;     // "timeout", "reminder", "delay", "buffer", ...
+  std::string tag;      // The caller's id for it, returned as the inbox row's ref.
+  std::string payload;  // JSON text.
+};
+
+// Cancels this conversation's timers that match: by id, or else by kind and/or
+// tag (an empty field matches anything, but not both empty).
+struct TimerCancel {
+  std::optional<std::int64_t> id;
+  std::string kind;
+  std::string tag;
+};
+
+struct TimerRow {
+  std::int64_t id = 0;
+  ConversationKey key;
+  Millis due_ms = 0;
+  std::string kind;
+  std::string tag;
+  std::string payload;
+  Millis created_ms = 0;
+};
+
+// A line of the message log, for queries and stats.
+struct LogMessage {
+  enum class Direction : std::uint8_t { In, Out };
+  Direction direction = Direction::In;
+  Millis at_ms = 0;
+  std::string flow;
+  std::string step;
+  std::string kind;  // "text", "buttons", "image", ...
+  std::string text;
+  std::string payload;  // JSON text.
+  std::string run;      // The conversation (run) it belongs to, if any.
+};
+
+// A conversation is one run of a flow for a contact, named by the caller's run
+// id (unique per contact).
+struct ConversationUpdate {
+  enum class Op : std::uint8_t { Start, Update, End };
+  Op op = Op::Update;
+  std::string run;
+  std::string flow;         // Start only.
+  std::string bundle_hash;  // Start only.
+  std::string last_step;    // Empty: unchanged.
+  std::string status;       // End: "completed", "ended", "failed", "expired"...; else unchanged.
+  Millis at_ms = 0;
+};
+
+struct TurnCommit {
+  // The claim being committed; the commit fails if its lease was lost.
+  std::int64_t contact_id = 0;
+  std::string worker_id;
+  std::int64_t token = 0;
+  Millis now_ms = 0;
+
+  std::vector<std::int64_t> consumed;  // Inbox row ids the turn handled.
+
+  enum class SessionChange : std::uint8_t { Keep, Put, Delete };
+  SessionChange session_change = SessionChange::Keep;
+  StoredSession session;  // For Put.
+
+  std::vector<NewOutbox> outbox;
+  std::vector<NewTimer> timers;
+  std::vector<TimerCancel> cancel_timers;  // Applied before `timers` are added.
+  std::vector<LogMessage> messages;
+  std::vector<ConversationUpdate> conversations;
+};
+
+// What commit_turn created, so the server can wake dispatchers or log.
+struct TurnResult {
+  std::vector<std::int64_t> outbox_ids;
+  std::vector<std::int64_t> timer_ids;
+  std::int64_t timers_cancelled = 0;
+};
+
+}  // namespace waflow::storage

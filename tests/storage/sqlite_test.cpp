@@ -1,0 +1,1 @@
+#include "tests/storage/fixture.h"
