@@ -217,11 +217,13 @@ Result<std::optional<OutboxRow>> SqliteStore::outbox_row(std::int64_t id) {
 
 Result<std::optional<Millis>> SqliteStore::next_outbox_due() {
   using Out = std::optional<Millis>;
-  // The earliest of all unfinished rows: a bound a dispatcher may wake at even
-  // if that row waits behind an older one.
+  // Only rows at the head of their conversation count: a row waiting behind a
+  // retry is not due, and counting it would wake a dispatcher for nothing.
   return read<Out>("next outbox row", [](sql::Db& db) {
-    sql::Query q =
-        db.query("SELECT min(next_attempt_ms) FROM outbox WHERE status IN ('pending', 'inflight')");
+    sql::Query q = db.query(
+        "SELECT min(o.next_attempt_ms) FROM outbox o WHERE o.status IN ('pending', 'inflight') "
+        "AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.contact_id = o.contact_id "
+        "AND p.status IN ('pending', 'inflight') AND p.seq < o.seq)");
     return Result<Out>(q.next() ? q.opt_i64(0) : Out());
   });
 }

@@ -1,1 +1,193 @@
+// The outbox (per-conversation order, retries, leases) and deployments.
+
 #include "tests/storage/fixture.h"
+
+namespace waflow::storage::testing {
+namespace {
+
+// Commits one turn for `contact` that adds outbox rows with these payloads.
+std::vector<std::int64_t> add_outbox(Store& store, const std::string& contact,
+                                     const std::vector<std::string>& payloads, Millis now,
+                                     const std::string& kind = "send") {
+  (void)ok(store.ingest({message(contact + std::to_string(now), contact, now)}));
+  Claim claim = *ok(store.claim("w", now, 60000));
+  TurnCommit turn = commit_for(claim, now);
+  for (const std::string& p : payloads) {
+    turn.outbox.push_back(NewOutbox{kind, p, 0});
+  }
+  return ok(store.commit_turn(turn)).outbox_ids;
+}
+
+std::vector<std::string> payloads(const std::vector<OutboxRow>& rows) {
+  std::vector<std::string> out;
+  for (const OutboxRow& row : rows) {
+    out.push_back(row.key.contact + ":" + row.payload);
+  }
+  return out;
+}
+
+TEST_CASE("a conversation's outbox rows go out one at a time, in order") {
+  StoreFixture f;
+  add_outbox(f.store(), "alice", {"a1", "a2", "a3"}, 100);
+  add_outbox(f.store(), "bob", {"b1"}, 100);
+
+  std::vector<OutboxRow> first = ok(f.store().claim_outbox(200, 10, 30000));
+  CHECK(payloads(first) == std::vector<std::string>{"alice:a1", "bob:b1"});
+  CHECK(first[0].seq == 1);
+  CHECK(first[0].status == OutboxStatus::Inflight);
+  CHECK(first[0].attempts == 1);
+  CHECK(first[0].next_attempt_ms == 200 + 30000);
+  CHECK(first[0].kind == "send");
+
+  // a1 fails for now: it is retried later, and a2 waits behind it.
+  CHECK(ok(f.store().mark_retry(first[0].id, 5000, "HTTP 503")) == OutboxStatus::Pending);
+  CHECK(ok(f.store().claim_outbox(300, 10, 30000)).empty());
+  OutboxRow waiting = *ok(f.store().outbox_row(first[0].id));
+  CHECK(waiting.status == OutboxStatus::Pending);
+  CHECK(waiting.next_attempt_ms == 5000);
+  CHECK(waiting.last_error == "HTTP 503");
+  CHECK(waiting.attempts == 1);
+  CHECK(ok(f.store().next_outbox_due()) == 5000);  // bob:b1 is inflight until 30200.
+
+  std::vector<OutboxRow> retry = ok(f.store().claim_outbox(5000, 10, 30000));
+  CHECK(payloads(retry) == std::vector<std::string>{"alice:a1"});
+  CHECK(retry[0].attempts == 2);
+  CHECK(ok(f.store().mark_sent(retry[0].id, "wamid.a1", 5100, std::nullopt)));
+  CHECK(payloads(ok(f.store().claim_outbox(5200, 10, 30000))) ==
+        std::vector<std::string>{"alice:a2"});
+}
+
+TEST_CASE("a row whose dispatcher vanished is claimable again when its lease ends") {
+  StoreFixture f;
+  std::vector<std::int64_t> ids = add_outbox(f.store(), "alice", {"a1", "a2"}, 0);
+  CHECK(ok(f.store().claim_outbox(100, 10, 1000)).size() == 1);
+  CHECK(ok(f.store().claim_outbox(1099, 10, 1000)).empty());
+  std::vector<OutboxRow> again = ok(f.store().claim_outbox(1100, 10, 1000));
+  REQUIRE(again.size() == 1);
+  CHECK(again[0].id == ids[0]);
+  CHECK(again[0].attempts == 2);
+  // Both dispatchers report: the second report changes nothing.
+  CHECK(ok(f.store().mark_sent(ids[0], "wamid.1", 1200, std::nullopt)));
+  CHECK_FALSE(ok(f.store().mark_sent(ids[0], "wamid.2", 1300, std::nullopt)));
+  CHECK(ok(f.store().outbox_row(ids[0]))->provider_message_id == "wamid.1");
+}
+
+TEST_CASE("retries end in dead after the attempt limit; failed rows let the next go") {
+  StoreFixture f;
+  std::vector<std::int64_t> ids = add_outbox(f.store(), "alice", {"a1", "a2", "a3"}, 0);
+  Millis now = 100;
+  OutboxStatus status = OutboxStatus::Pending;
+  int attempts = 0;
+  while (status == OutboxStatus::Pending && attempts < 100) {
+    std::vector<OutboxRow> rows = ok(f.store().claim_outbox(now, 10, 1000));
+    REQUIRE(rows.size() == 1);
+    REQUIRE(rows[0].id == ids[0]);
+    attempts = rows[0].attempts;
+    now += 10;
+    status = ok(f.store().mark_retry(rows[0].id, now, "timeout #" + std::to_string(attempts)));
+  }
+  CHECK(status == OutboxStatus::Dead);
+  CHECK(attempts == 10);  // The default limit.
+  OutboxRow dead = *ok(f.store().outbox_row(ids[0]));
+  CHECK(dead.last_error == "timeout #10");
+  CHECK(ok(f.store().mark_retry(ids[0], now, "again")) == OutboxStatus::Dead);
+
+  std::vector<OutboxRow> next = ok(f.store().claim_outbox(now, 10, 1000));
+  REQUIRE(next.size() == 1);
+  CHECK(next[0].id == ids[1]);
+  CHECK(ok(f.store().mark_failed(ids[1], "HTTP 400: bad number", now)));
+  CHECK_FALSE(ok(f.store().mark_failed(ids[1], "again", now)));
+  CHECK(ok(f.store().outbox_row(ids[1]))->status == OutboxStatus::Failed);
+  CHECK(ok(f.store().claim_outbox(now, 10, 1000))[0].id == ids[2]);
+
+  CHECK(f.store().mark_sent(424242, "x", now, std::nullopt).error().code == ErrorCode::NotFound);
+}
+
+TEST_CASE("an AI answer enters the inbox with the row that asked for it, once") {
+  StoreFixture f;
+  std::vector<std::int64_t> ids = add_outbox(f.store(), "alice", {R"({"prompt":"hi"})"}, 0, "ai");
+  OutboxRow row = ok(f.store().claim_outbox(10, 10, 1000)).at(0);
+  CHECK(row.kind == "ai");
+  NewInbox answer{key("alice"), InboxKind::Answer, "1:3", "", R"({"ok":true,"text":"Hello"})", 20};
+  CHECK(ok(f.store().mark_sent(row.id, "", 20, answer)));
+  CHECK_FALSE(ok(f.store().mark_sent(row.id, "", 30, answer)));
+  Claim claim = *ok(f.store().claim("w", 40, 1000));
+  REQUIRE(claim.rows.size() == 1);
+  CHECK(claim.rows[0].kind == InboxKind::Answer);
+  CHECK(claim.rows[0].ref == "1:3");
+  CHECK(claim.rows[0].payload == R"({"ok":true,"text":"Hello"})");
+}
+
+TEST_CASE("prune drops finished outbox rows after the horizon, never open ones") {
+  StoreFixture f;
+  constexpr Millis kDay = 24LL * 3600 * 1000;
+  std::vector<std::int64_t> ids = add_outbox(f.store(), "alice", {"a1", "a2"}, 0);
+  (void)ok(f.store().claim_outbox(0, 10, 1000));
+  CHECK(ok(f.store().mark_sent(ids[0], "w1", 10, std::nullopt)));
+  CHECK(ok(f.store().prune(7 * kDay)).outbox == 0);
+  CHECK(ok(f.store().prune(7 * kDay + 11)).outbox == 1);
+  CHECK_FALSE(ok(f.store().outbox_row(ids[0])));
+  CHECK(ok(f.store().outbox_row(ids[1])));
+}
+
+TEST_CASE("deployments: activate, roll back, collect unused bundles") {
+  StoreFixture f;
+  Store& s = f.store();
+  const std::string a = ok(s.put_bundle("bundle A", BundleMeta{"ci", "first", 1}));
+  const std::string b = ok(s.put_bundle("bundle B", BundleMeta{"ci", "second", 2}));
+  const std::string c = ok(s.put_bundle("bundle C", BundleMeta{"ci", "third", 3}));
+  const std::string d = ok(s.put_bundle("bundle D", BundleMeta{"ci", "never active", 4}));
+  CHECK(a == "445f868f13679b40fb8a492adc6a7721dc4e79537c67cc951c6fe3c6cb15c3bc");
+  CHECK(ok(s.put_bundle("bundle A", BundleMeta{"someone", "again", 9})) == a);
+  CHECK_FALSE(ok(s.active_bundle()));
+  CHECK(s.rollback(5, "ops").error().code == ErrorCode::NotFound);
+  CHECK(s.activate("feed", 5, "ops").error().code == ErrorCode::NotFound);
+  CHECK(s.put_bundle("", BundleMeta{}).error().code == ErrorCode::InvalidInput);
+
+  CHECK(ok(s.activate(a, 10, "ci")));
+  CHECK(s.rollback(11, "ops").error().message == "no earlier deployment to roll back to from " + a);
+  CHECK(ok(s.activate(b, 20, "ci")));
+  CHECK(ok(s.activate(c, 30, "ci")));
+  CHECK_FALSE(ok(s.activate(c, 31, "ci")));  // Already active.
+  StoredBundle active = *ok(s.active_bundle());
+  CHECK(active.info.hash == c);
+  CHECK(active.bytes == "bundle C");
+  CHECK(active.info.meta.comment == "third");
+
+  CHECK(ok(s.rollback(40, "ops")) == b);
+  CHECK(ok(s.active_bundle())->info.hash == b);
+  CHECK(ok(s.rollback(41, "ops")) == a);
+  CHECK(ok(s.activate(c, 50, "ci")));
+
+  std::vector<BundleInfo> list = ok(s.list_bundles());
+  REQUIRE(list.size() == 4);
+  CHECK(list[0].hash == d);  // Newest first.
+  CHECK_FALSE(list[0].last_activated_ms);
+  for (const BundleInfo& info : list) {
+    CHECK(info.active == (info.hash == c));
+  }
+
+  // A session pinned to B keeps B; the active bundle (C) and the rollback
+  // target (A) stay; D goes.
+  (void)ok(s.ingest({message("m1", "alice", 60)}));
+  Claim claim = *ok(s.claim("w", 60, 1000));
+  TurnCommit turn = commit_for(claim, 61);
+  turn.session_change = TurnCommit::SessionChange::Put;
+  turn.session = StoredSession{"state", b};
+  (void)ok(s.commit_turn(turn));
+  CHECK(ok(s.gc_bundles()) == std::vector<std::string>{d});
+  CHECK_FALSE(ok(s.bundle(d)));
+  CHECK(ok(s.bundle(b))->bytes == "bundle B");
+
+  (void)ok(s.ingest({message("m2", "alice", 70)}));
+  Claim second = *ok(s.claim("w", 70, 1000));
+  TurnCommit drop = commit_for(second, 71);
+  drop.session_change = TurnCommit::SessionChange::Delete;
+  (void)ok(s.commit_turn(drop));
+  CHECK(ok(s.gc_bundles()) == std::vector<std::string>{b});
+  CHECK(ok(s.gc_bundles()).empty());
+  CHECK(ok(s.rollback(80, "ops")) == a);
+}
+
+}  // namespace
+}  // namespace waflow::storage::testing
