@@ -1,1 +1,196 @@
+// What only the SQLite store has: group commit through its writer thread, the
+// file's settings, schema migrations and how it refuses a newer schema.
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <fstream>
+#include <mutex>
+#include <thread>
+
+#include <sqlite3.h>
+
+#include "runtime/storage/sqlite_store.h"
 #include "tests/storage/fixture.h"
+
+namespace waflow::storage::testing {
+namespace {
+
+// Runs one statement on its own connection and returns the first column of
+// the first row as text.
+std::string sql_value(const std::filesystem::path& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(path.string().c_str(), &db) == SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK);
+  std::string out;
+  if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_text(stmt, 0) != nullptr) {
+    out = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+  }
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return out;
+}
+
+// Polls `done` until it holds; the bound only guards against a hang.
+template <typename Pred>
+bool eventually(Pred done) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
+
+TEST_CASE("concurrent callers share one write transaction") {
+  TempDir dir;
+  std::mutex mutex;
+  std::condition_variable cv;
+  bool hold = true;
+  SqliteOptions options;
+  // Holds the writer before its next batch while `hold` is set.
+  options.before_batch = [&] {
+    std::unique_lock lock(mutex);
+    cv.wait(lock, [&] { return !hold; });
+  };
+  std::unique_ptr<Store> store = ok(open_sqlite_store((dir.path() / "w.db").string(), options));
+  const StoreStats before = store->store_stats();
+
+  constexpr int kCallers = 8;
+  std::atomic<int> fresh{0};
+  std::vector<std::thread> callers;
+  for (int i = 0; i < kCallers; ++i) {
+    callers.emplace_back([&, i] {
+      Result<std::vector<IngestOutcome>> r =
+          store->ingest({message("m" + std::to_string(i), "c" + std::to_string(i), i),
+                         message("n" + std::to_string(i), "c" + std::to_string(i), i)});
+      if (r.ok() &&
+          r.value() == std::vector<IngestOutcome>{IngestOutcome::New, IngestOutcome::New}) {
+        ++fresh;
+      }
+    });
+  }
+  REQUIRE(eventually([&] { return store->store_stats().queued_writes == kCallers; }));
+  {
+    std::lock_guard lock(mutex);
+    hold = false;
+  }
+  cv.notify_all();
+  for (std::thread& t : callers) {
+    t.join();
+  }
+  const StoreStats after = store->store_stats();
+  CHECK(fresh == kCallers);
+  CHECK(after.write_transactions - before.write_transactions == 1);
+  CHECK(after.write_requests - before.write_requests == kCallers);
+  CHECK(after.largest_batch == kCallers);
+  store->close();
+  CHECK(sql_value(dir.path() / "w.db", "SELECT count(*) FROM inbox") == "16");
+}
+
+TEST_CASE("many threads ingesting: every caller's rows are durable") {
+  TempDir dir;
+  const auto path = dir.path() / "many.db";
+  std::unique_ptr<Store> store = ok(open_sqlite_store(path.string()));
+  constexpr int kThreads = 16;
+  constexpr int kCalls = 20;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int c = 0; c < kCalls; ++c) {
+        const std::string id = std::to_string(t) + "." + std::to_string(c);
+        Result<std::vector<IngestOutcome>> r = store->ingest(
+            {message("a" + id, "t" + std::to_string(t), c), message("b" + id, "shared", c)});
+        if (!r.ok() || r.value()[0] != IngestOutcome::New || r.value()[1] != IngestOutcome::New) {
+          ++failures;
+        }
+      }
+    });
+  }
+  for (std::thread& t : threads) {
+    t.join();
+  }
+  CHECK(failures == 0);
+  const StoreStats stats = store->store_stats();
+  CHECK(stats.write_requests == kThreads * kCalls);
+  CHECK(stats.write_transactions <= stats.write_requests);
+  CHECK(stats.write_transactions >= 1);
+  store->close();
+  CHECK(sql_value(path, "SELECT count(*) FROM inbox") == std::to_string(2 * kThreads * kCalls));
+  CHECK(sql_value(path, "SELECT count(*) FROM seen") == std::to_string(2 * kThreads * kCalls));
+}
+
+TEST_CASE("the database is in WAL mode and migrated once") {
+  TempDir dir;
+  const auto path = dir.path() / "m.db";
+  {
+    std::unique_ptr<Store> store = ok(open_sqlite_store(path.string()));
+    Health health = store->health();
+    CHECK(health.reachable);
+    CHECK(health.migrated());
+    CHECK(health.schema_version == kSqliteSchemaVersion);
+  }
+  {
+    std::unique_ptr<Store> again = ok(open_sqlite_store(path.string()));
+    CHECK(again->health().migrated());
+  }
+  CHECK(sql_value(path, "PRAGMA journal_mode") == "wal");
+  CHECK(sql_value(path, "SELECT count(*) FROM schema_version") ==
+        std::to_string(kSqliteSchemaVersion));
+}
+
+TEST_CASE("a database with a newer schema is refused and left alone") {
+  TempDir dir;
+  const auto path = dir.path() / "new.db";
+  ok(open_sqlite_store(path.string())).reset();
+  sql_value(path, "INSERT INTO schema_version (version) VALUES (99)");
+  Result<std::unique_ptr<Store>> refused = open_sqlite_store(path.string());
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().code == ErrorCode::Unsupported);
+  CHECK(refused.error().message ==
+        "database '" + path.string() + "' has schema version 99, newer than this waflow knows (" +
+            std::to_string(kSqliteSchemaVersion) + "); use a newer waflow or restore a backup");
+  CHECK(sql_value(path, "SELECT max(version) FROM schema_version") == "99");
+}
+
+TEST_CASE("bad paths, options and files get clear errors") {
+  TempDir dir;
+  Result<std::unique_ptr<Store>> missing =
+      open_sqlite_store((dir.path() / "no-such-dir" / "x.db").string());
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.error().code == ErrorCode::Io);
+  CHECK(missing.error().message.find("cannot open database '") == 0);
+
+  CHECK(open_sqlite_store(":memory:").error().code == ErrorCode::InvalidInput);
+  SqliteOptions zero;
+  zero.read_connections = 0;
+  CHECK(open_sqlite_store((dir.path() / "z.db").string(), zero).error().code ==
+        ErrorCode::InvalidInput);
+
+  const auto junk = dir.path() / "junk.db";
+  {
+    std::ofstream out(junk, std::ios::binary);
+    out << std::string(8192, 'x');
+  }
+  Result<std::unique_ptr<Store>> not_db = open_sqlite_store(junk.string());
+  REQUIRE_FALSE(not_db.ok());
+  CHECK(not_db.error().message.find("file is not a database") != std::string::npos);
+}
+
+TEST_CASE("a closed store refuses calls instead of crashing") {
+  StoreFixture f;
+  f.store().close();
+  Result<std::vector<IngestOutcome>> refused = f.store().ingest({message("m", "alice", 1)});
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().message == "ingest: the store is closed");
+  CHECK_FALSE(f.store().next_timer_due().ok());
+  CHECK_FALSE(f.store().health().reachable);
+  f.store().close();  // Idempotent.
+}
+
+}  // namespace
+}  // namespace waflow::storage::testing
