@@ -29,7 +29,8 @@ struct Cell {
   std::size_t byte = 0;  // Offset of its first byte in the line.
 };
 
-std::vector<Cell> display_cells(std::string_view line) {
+// `base` is the offset of `line` in the whole line, for Cell::byte.
+std::vector<Cell> display_cells(std::string_view line, std::size_t base) {
   std::vector<Cell> cells;
   for (std::size_t i = 0; i < line.size();) {
     std::size_t n = 1;
@@ -45,14 +46,14 @@ std::vector<Cell> display_cells(std::string_view line) {
                        utf8_invalid_offset(line.substr(i, n)) == std::string_view::npos;
     if (line[i] == '\t') {
       for (int k = 0; k < 4; ++k) {
-        cells.push_back(Cell{" ", i});
+        cells.push_back(Cell{" ", base + i});
       }
       i += 1;
     } else if (valid) {
-      cells.push_back(Cell{std::string(line.substr(i, n)), i});
+      cells.push_back(Cell{std::string(line.substr(i, n)), base + i});
       i += n;
     } else {
-      cells.push_back(Cell{"\xEF\xBF\xBD", i});
+      cells.push_back(Cell{"\xEF\xBF\xBD", base + i});
       i += 1;
     }
   }
@@ -70,6 +71,23 @@ std::size_t cell_at(const std::vector<Cell>& cells, std::size_t byte) {
 
 // Lines wider than this are shown as a window around the caret.
 constexpr std::size_t kMaxShownWidth = 100;
+
+// The byte range of a line worth decoding for a caret at `at`: every byte of the
+// line when it is short, else enough bytes on each side to fill the window (a
+// cell is at most 4 bytes), starting on a character boundary.
+std::pair<std::size_t, std::size_t> window_bytes(std::string_view line, std::size_t at) {
+  constexpr std::size_t kBefore = 4 * (kMaxShownWidth / 3) + 8;
+  constexpr std::size_t kAfter = 4 * kMaxShownWidth + 8;
+  if (line.size() <= kBefore + kAfter) {
+    return {0, line.size()};
+  }
+  std::size_t begin = at > kBefore ? at - kBefore : 0;
+  for (int k = 0; k < 3 && begin > 0 && (static_cast<unsigned char>(line[begin]) & 0xC0U) == 0x80U;
+       ++k) {
+    --begin;
+  }
+  return {begin, std::min(line.size(), at + kAfter)};
+}
 
 void render_human(const Diagnostic& d, const SourceManager& sources, bool color,
                   std::string& out) {
@@ -97,7 +115,11 @@ void render_human(const Diagnostic& d, const SourceManager& sources, bool color,
       // The caret covers the span up to the end of its first line.
       std::size_t end_byte = d.span.end > d.span.begin ? d.span.end - line_start : start_byte + 1;
       end_byte = std::min(end_byte, std::max(line.size(), start_byte + 1));
-      const std::vector<Cell> cells = display_cells(line);
+      // Only the bytes that can reach the shown window are decoded, so a
+      // diagnostic on a megabyte-long line costs no more than one on a short one.
+      const auto [slice_begin, slice_end] = window_bytes(line, start_byte);
+      const std::vector<Cell> cells =
+          display_cells(line.substr(slice_begin, slice_end - slice_begin), slice_begin);
       std::size_t col = cell_at(cells, start_byte);
       std::size_t width = std::max<std::size_t>(cell_at(cells, end_byte) - col, 1);
       std::size_t first = 0;
@@ -106,15 +128,16 @@ void render_human(const Diagnostic& d, const SourceManager& sources, bool color,
         first = col > kMaxShownWidth / 3 ? col - kMaxShownWidth / 3 : 0;
         last = std::min(cells.size(), first + kMaxShownWidth);
       }
-      std::string shown = first > 0 ? "..." : "";
+      const bool cut_before = first > 0 || slice_begin > 0;
+      std::string shown = cut_before ? "..." : "";
       for (std::size_t k = first; k < last; ++k) {
         shown += cells[k].text;
       }
-      if (last < cells.size()) {
+      if (last < cells.size() || slice_end < line.size()) {
         shown += "...";
       }
-      col = col - first + (first > 0 ? 3 : 0);
-      const std::size_t shown_cells = last - first + (first > 0 ? 3 : 0);
+      col = col - first + (cut_before ? 3 : 0);
+      const std::size_t shown_cells = last - first + (cut_before ? 3 : 0);
       width = std::min(width, shown_cells > col ? shown_cells - col : 1);
       std::string caret = "^";
       if (width > 1) {

@@ -177,9 +177,9 @@ std::string quote_string(std::string_view value) {
 std::vector<TemplatePart> parse_template(const ir::Text& text, Diagnostics& diags) {
   std::vector<TemplatePart> parts;
   const std::string& s = text.value;
-  // Offsets inside the text map to the source approximately: one byte after the
-  // span's start (the opening quote), exact when no escapes come first.
-  const std::uint32_t origin = text.span.valid() ? text.span.begin + 1 : 0;
+  // Offsets inside the text map to the source from where its characters start
+  // (after an opening quote); exact when no escapes come first.
+  const std::uint32_t origin = text.span.valid() ? text.span.begin + text.lead : 0;
   std::string literal;
   std::size_t i = 0;
   while (i < s.size()) {

@@ -85,6 +85,9 @@ struct Expr {
 struct Text {
   std::string value;
   SourceSpan span;
+  // Bytes of the span before the text's first character: an opening quote in
+  // the DSL, JSON and quoted YAML; none for a plain YAML scalar.
+  std::uint32_t lead = 1;
 
   bool empty() const { return value.empty(); }
 };

@@ -166,7 +166,8 @@ class Fields {
 
 class Reader {
  public:
-  Reader(FileId file, Diagnostics& diags) : file_(file), diags_(diags) {}
+  Reader(std::string_view source, FileId file, Diagnostics& diags)
+      : source_(source), file_(file), diags_(diags) {}
 
   ir::Module module(const Node* root) {
     ir::Module module;
@@ -210,6 +211,7 @@ class Reader {
   }
 
  private:
+  std::string_view source_;  // The file's text.
   FileId file_;
   Diagnostics& diags_;
 
@@ -280,7 +282,35 @@ class Reader {
       wrong(e, "a string");
       return {};
     }
-    return ir::Text{e.value->value, e.value->span};
+    return text_of(*e.value);
+  }
+
+  // A scalar as a text, with where its characters start in the source, so that
+  // a placeholder's diagnostic points at the placeholder: after the quote of a
+  // quoted scalar, at once for a plain one, on the first content line of a block.
+  ir::Text text_of(const Node& n) const {
+    ir::Text t{n.value, n.span};
+    switch (n.style) {
+      case ScalarStyle::Plain:
+        t.lead = 0;
+        break;
+      case ScalarStyle::SingleQuoted:
+      case ScalarStyle::DoubleQuoted:
+        t.lead = 1;
+        break;
+      case ScalarStyle::Block: {
+        // The span covers the indicator line only; the text starts on the next.
+        std::size_t at = source_.find('\n', n.span.begin);
+        if (at != std::string_view::npos) {
+          at = source_.find_first_not_of(' ', at + 1);
+          if (at != std::string_view::npos) {
+            t.lead = static_cast<std::uint32_t>(at - n.span.begin);
+          }
+        }
+        break;
+      }
+    }
+    return t;
   }
 
   // An integer, as the DSL's `integer()`: numbers that are not whole or beyond
@@ -915,7 +945,7 @@ class Reader {
       }
       if (Entry e = f.get("params")) {
         for (const Node* item : scalar_list(e, "a list of strings")) {
-          t.params.push_back(ir::Text{item->value, item->span});
+          t.params.push_back(text_of(*item));
         }
       }
       return make(std::move(t));
@@ -1444,7 +1474,7 @@ ir::Module parse_yaml(const SourceManager& sources, FileId file, Diagnostics& di
     return empty;
   }
   const yaml::NodePtr root = yaml::load_document(sources, file, diags);
-  return yaml::Reader(file, diags).module(root.get());
+  return yaml::Reader(text, file, diags).module(root.get());
 }
 
 }  // namespace waflow

@@ -6,11 +6,41 @@
 
 namespace waflow {
 
+namespace {
+
+// Lines up to this many bytes have their columns counted from the line start.
+constexpr std::uint32_t kMarkSpacing = 4096;
+
+std::size_t sequence_length(std::string_view text, std::size_t i);
+
+}  // namespace
+
 FileId SourceManager::add(std::string path, std::string text) {
-  SourceFile file{std::move(path), std::move(text), {0}};
+  SourceFile file{std::move(path), std::move(text), {0}, {}};
+  std::uint32_t longest = 0;
   for (std::size_t i = 0; i < file.text.size(); ++i) {
     if (file.text[i] == '\n') {
-      file.line_starts.push_back(static_cast<std::uint32_t>(i + 1));
+      const auto next = static_cast<std::uint32_t>(i + 1);
+      longest = std::max(longest, next - file.line_starts.back());
+      file.line_starts.push_back(next);
+    }
+  }
+  longest =
+      std::max(longest, static_cast<std::uint32_t>(file.text.size()) - file.line_starts.back());
+  if (longest > kMarkSpacing) {
+    // The same walk utf8_length makes: a line start is always a boundary, since
+    // an invalid byte advances by one and a line break is a byte of its own.
+    const std::string_view text_view(file.text);
+    std::uint32_t count = 0;
+    std::uint32_t next_mark = 0;
+    for (std::size_t i = 0; i < text_view.size();) {
+      if (i >= next_mark) {
+        file.marks.push_back({static_cast<std::uint32_t>(i), count});
+        next_mark = static_cast<std::uint32_t>(i) + kMarkSpacing;
+      }
+      const std::size_t n = sequence_length(text_view, i);
+      i += n == 0 ? 1 : n;
+      ++count;
     }
   }
   files_.push_back(std::move(file));
@@ -28,8 +58,20 @@ SourceLocation SourceManager::location(FileId id, std::uint32_t offset) const {
   auto it = std::upper_bound(f.line_starts.begin(), f.line_starts.end(), offset);
   const auto line = static_cast<std::uint32_t>(it - f.line_starts.begin());
   const std::uint32_t start = f.line_starts[line - 1];
-  const std::string_view before(f.text.data() + start, offset - start);
-  return {line, static_cast<std::uint32_t>(utf8_length(before) + 1)};
+  if (offset - start <= kMarkSpacing || f.marks.empty()) {
+    const std::string_view before(f.text.data() + start, offset - start);
+    return {line, static_cast<std::uint32_t>(utf8_length(before) + 1)};
+  }
+  // Code points before a boundary, counted from the nearest mark.
+  auto before = [&](std::uint32_t at) {
+    auto mark = std::upper_bound(
+        f.marks.begin(), f.marks.end(), at,
+        [](std::uint32_t value, const SourceFile::Mark& m) { return value < m.byte; });
+    --mark;  // The first mark is at byte 0.
+    const std::string_view rest(f.text.data() + mark->byte, at - mark->byte);
+    return mark->code_points + static_cast<std::uint32_t>(utf8_length(rest));
+  };
+  return {line, before(offset) - before(start) + 1};
 }
 
 std::string_view SourceManager::line_text(FileId id, std::uint32_t line) const {

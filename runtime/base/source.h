@@ -35,6 +35,14 @@ struct SourceFile {
   std::string text;
   // Byte offset where each line starts; filled on load.
   std::vector<std::uint32_t> line_starts;
+  // For files with very long lines (minified JSON): every few KiB, a byte offset
+  // at a code point boundary and the number of code points before it, so a
+  // column is counted from the nearest mark rather than from the line start.
+  struct Mark {
+    std::uint32_t byte = 0;
+    std::uint32_t code_points = 0;
+  };
+  std::vector<Mark> marks;
 };
 
 class SourceManager {

@@ -16,6 +16,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "compiler/dsl/expr_parser.h"
 #include "compiler/frontend.h"
 #include "compiler/ir/dump.h"
 #include "compiler/yaml/emitter.h"
@@ -464,6 +465,30 @@ TEST_CASE("yaml: expression errors point into the YAML scalar", "[yaml]") {
         "WF0101 4:17 syntax error: expected a value\n");
   CHECK(read_yaml(flow_with("      - if: \"a == (b\"\n        then: []\n"))->report() ==
         "WF0101 4:21 syntax error: expected ')'\n");
+}
+
+TEST_CASE("yaml: placeholder errors point into plain, quoted and block scalars", "[yaml]") {
+  // The text "Hi {{a ==}}": the expression error is after "==", in every style.
+  struct Case {
+    std::string steps;
+    std::string where;
+  };
+  const Case cases[] = {
+      {"      - say: Hi {{a ==}}\n", "4:23"},
+      {"      - say: \"Hi {{a ==}}\"\n", "4:24"},
+      {"      - say: 'Hi {{a ==}}'\n", "4:24"},
+      {"      - say: |\n          Hi {{a ==}}\n", "5:20"},
+  };
+  for (const Case& c : cases) {
+    const auto p = read_yaml(flow_with(c.steps));
+    REQUIRE(p->report().empty());
+    const auto& say = std::get<ir::SayStep>(p->module.flows.at(0).steps.at(0).body);
+    Diagnostics diags;
+    dsl::parse_template(say.text, diags);
+    REQUIRE(diags.all().size() == 1);
+    const SourceLocation at = p->sources.begin_of(diags.all()[0].span);
+    CHECK(fmt::format("{}:{}", at.line, at.column) == c.where);
+  }
 }
 
 TEST_CASE("yaml: the reader keeps going after errors", "[yaml]") {
