@@ -1,13 +1,18 @@
 # Tests of the host core (runtime/host): time zones, the session and its timers,
-# mocks, transcripts and coverage; `waflow test` over the examples; `waflow sim`.
+# deferred calls, saved sessions, mocks, transcripts and coverage; `waflow test` over the examples; `waflow sim`.
 target_sources(waflow_unit_tests PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/host/helpers.cpp
   ${CMAKE_CURRENT_LIST_DIR}/host/tz_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/host/session_test.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/host/session_async_test.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/host/session_blob_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/host/mocks_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/host/transcript_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/host/runner_test.cpp)
 target_link_libraries(waflow_unit_tests PRIVATE waflow_host)
+# The saved-session tests run every example transcript from the source tree.
+set_property(SOURCE ${CMAKE_CURRENT_LIST_DIR}/host/session_blob_test.cpp
+  APPEND PROPERTY COMPILE_DEFINITIONS WAFLOW_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
 
 # Every example flow has transcripts that reach all its steps.
 add_test(NAME host.examples

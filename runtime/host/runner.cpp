@@ -161,11 +161,27 @@ bool message_matches(const MessageExpectation& x, const Value& payload,
   return ok;
 }
 
+// Defers every call; the runner answers it from the mocks (RunOptions::defer).
+class Deferring : public Responder {
+ public:
+  explicit Deferring(Responder& inner) : inner_(inner) {}
+  bool defer(const Request& /*request*/) override { return true; }
+  Value answer(const Request& request) override { return inner_.answer(request); }
+
+ private:
+  Responder& inner_;
+};
+
 class Runner {
  public:
   Runner(const bytecode::Bundle& bundle, const Transcript& file, const TranscriptTest& test,
-         CoverageRecorder* coverage)
-      : test_(test), session_(bundle, responder_, options(test)), coverage_(coverage) {
+         CoverageRecorder* coverage, const RunOptions& run_options)
+      : test_(test),
+        run_options_(run_options),
+        bundle_(bundle),
+        deferring_(responder_),
+        coverage_(coverage) {
+    session_.emplace(bundle, session_responder(), options(test));
     for (const Mock& m : file.mocks) {
       responder_.add(m);
     }
@@ -173,9 +189,11 @@ class Runner {
       responder_.add(m);
     }
     for (const auto& [name, value] : test.vars) {
-      session_.contact_vars().set(name, value);
+      session_->contact_vars().set(name, value);
     }
   }
+
+  const std::vector<Event>& events() const { return session_->events(); }
 
   TestOutcome run() {
     for (const TranscriptStep& step : test_.steps) {
@@ -190,8 +208,11 @@ class Runner {
 
  private:
   const TranscriptTest& test_;
+  const RunOptions run_options_;
+  const bytecode::Bundle& bundle_;
   MockResponder responder_;
-  Session session_;
+  Deferring deferring_;
+  std::optional<Session> session_;
   CoverageRecorder* coverage_;
   std::size_t seen_ = 0;
   std::deque<std::size_t> pending_;     // Sent messages no expect took yet (event indexes).
@@ -199,6 +220,34 @@ class Runner {
   std::vector<std::string> transcript_;
   std::map<std::string, std::pair<Value, std::string>> by_id_;
   TestOutcome out_;
+
+  Responder& session_responder() {
+    return run_options_.defer ? static_cast<Responder&>(deferring_) : responder_;
+  }
+
+  // In defer mode, answers the calls the session deferred, oldest first.
+  void answer_calls() {
+    if (!run_options_.defer) {
+      return;
+    }
+    for (std::vector<PendingRequest> calls = session_->pending(); !calls.empty();
+         calls = session_->pending()) {
+      session_->complete(calls.front().id, responder_.answer(calls.front().request));
+    }
+  }
+
+  // Round-trip mode: the session goes through its blob.
+  bool reload(int line) {
+    const std::string blob = session_->save();
+    std::vector<Event> log = session_->take_events();
+    Result<Session> restored = Session::restore(bundle_, session_responder(), blob, options(test_));
+    if (!restored) {
+      return fail(line, "the saved session does not restore: " + restored.error().message);
+    }
+    session_.emplace(std::move(restored).value());
+    session_->prepend_events(std::move(log));
+    return true;
+  }
 
   static SessionOptions options(const TranscriptTest& test) {
     SessionOptions o;
@@ -208,11 +257,11 @@ class Runner {
   }
 
   void sync() {
-    const std::vector<Event>& events = session_.events();
+    const std::vector<Event>& events = session_->events();
     RenderStyle style;
     for (std::size_t i = seen_; i < events.size(); ++i) {
       const Event& e = events[i];
-      for (std::string& line : render_event(session_, e, style)) {
+      for (std::string& line : render_event(*session_, e, style)) {
         transcript_.push_back(std::move(line));
       }
       if (e.kind == EventKind::Effect && e.effect == bytecode::EffectKind::Send) {
@@ -222,7 +271,7 @@ class Runner {
       }
     }
     if (coverage_ != nullptr) {
-      coverage_->observe(session_, seen_);
+      coverage_->observe(*session_, seen_);
     }
     seen_ = events.size();
   }
@@ -241,7 +290,7 @@ class Runner {
   std::vector<std::string> pending_lines() const {
     std::vector<std::string> lines;
     for (std::size_t i : pending_) {
-      for (std::string& l : describe_message(session_.events()[i].payload)) {
+      for (std::string& l : describe_message(session_->events()[i].payload)) {
         lines.push_back(std::move(l));
       }
     }
@@ -257,7 +306,7 @@ class Runner {
                   {"(no more messages)"}, pending_lines());
     }
     if (failure_) {
-      const Event& e = session_.events()[*failure_];
+      const Event& e = session_->events()[*failure_];
       return fail(line, "the run failed, " + when + ", and no failed: step expects it",
                   {"(the run goes on)"}, {"the run failed: " + e.text});
     }
@@ -277,7 +326,8 @@ class Runner {
     if (!id.empty() && by_id_.count(id) == 0) {
       by_id_.emplace(id, std::make_pair(message, id));
     }
-    session_.receive(message, id);
+    session_->receive(message, id);
+    answer_calls();
   }
 
   bool tap(const TranscriptStep& step) {
@@ -285,7 +335,7 @@ class Runner {
       deliver(step.message, step.id);
       return true;
     }
-    const std::vector<Event>& events = session_.events();
+    const std::vector<Event>& events = session_->events();
     const Value* last_with_options = nullptr;
     for (int pass = 0; pass < 2; ++pass) {
       for (auto it = events.rbegin(); it != events.rend(); ++it) {
@@ -343,22 +393,36 @@ class Runner {
         if (it == by_id_.end()) {
           return fail(step.line, "no earlier message has the id '" + step.id + "'");
         }
-        session_.receive(it->second.first, step.id);
+        session_->receive(it->second.first, step.id);
+        answer_calls();
         return true;
       }
       case Kind::Advance:
         transcript_.push_back("~ " + format_duration(step.ms) + " later");
-        session_.advance(step.ms);
+        if (run_options_.defer) {
+          // Timer by timer, each call answered before the next timer fires.
+          const std::int64_t target = session_->now_ms() + std::max<std::int64_t>(step.ms, 0);
+          for (auto next = session_->next_timer_ms(); next && *next <= target;
+               next = session_->next_timer_ms()) {
+            session_->advance_to(*next);
+            answer_calls();
+          }
+          session_->advance_to(target);
+        } else {
+          session_->advance(step.ms);
+        }
         return true;
       case Kind::HandBack:
-        if (!session_.hand_back()) {
+        if (!session_->hand_back()) {
           return fail(step.line, "handback, but the bot is not paused by a handoff");
         }
+        answer_calls();
         return true;
       case Kind::Start:
-        if (!session_.start_flow(step.text)) {
+        if (!session_->start_flow(step.text)) {
           return fail(step.line, "no flow named '" + step.text + "' to start");
         }
+        answer_calls();
         return true;
       default:
         return true;
@@ -369,7 +433,7 @@ class Runner {
     std::vector<std::string> expected;
     std::vector<std::string> actual;
     for (const auto& [name, value] : step.vars) {
-      const Value got = session_.lookup(name);
+      const Value got = session_->lookup(name);
       if (!value_matches(got, value)) {
         expected.push_back(name + ": " + show(value));
         actual.push_back(name + ": " + show(got));
@@ -382,14 +446,14 @@ class Runner {
   }
 
   std::string run_state() const {
-    if (session_.paused()) {
+    if (session_->paused()) {
       return "the bot is paused after a handoff";
     }
-    switch (session_.run().status) {
+    switch (session_->run().status) {
       case vm::RunStatus::WaitingInput:
-        return "the run waits for the user at " + session_.step_id(session_.run().step);
+        return "the run waits for the user at " + session_->step_id(session_->run().step);
       case vm::RunStatus::Awaiting:
-        return "the run waits at " + session_.step_id(session_.run().step);
+        return "the run waits at " + session_->step_id(session_->run().step);
       case vm::RunStatus::Failed:
         return "the run failed";
       default:
@@ -406,7 +470,7 @@ class Runner {
           return fail(step.line, "expected a message, but the bot sent nothing more", expected,
                       {"(nothing)"});
         }
-        const Value& payload = session_.events()[pending_.front()].payload;
+        const Value& payload = session_->events()[pending_.front()].payload;
         if (!message_matches(step.expect, payload, expected)) {
           return fail(step.line, "the bot's message differs", expected, describe_message(payload));
         }
@@ -422,7 +486,7 @@ class Runner {
       case Kind::Vars:
         return check_vars(step);
       case Kind::End: {
-        const bool ended = !session_.active() && !session_.paused();
+        const bool ended = !session_->active() && !session_->paused();
         if (ended != step.flag) {
           return fail(step.line,
                       step.flag ? "expected the run to have ended" : "expected a run to be active",
@@ -432,7 +496,7 @@ class Runner {
       }
       case Kind::Waiting: {
         const bool waiting =
-            session_.run().status == vm::RunStatus::WaitingInput && !session_.paused();
+            session_->run().status == vm::RunStatus::WaitingInput && !session_->paused();
         if (waiting != step.flag) {
           return fail(
               step.line,
@@ -448,7 +512,7 @@ class Runner {
           return fail(step.line, "expected the run to have failed", {"the run failed"},
                       {run_state()});
         }
-        const std::string& message = session_.events()[*failure_].text;
+        const std::string& message = session_->events()[*failure_].text;
         bool found = false;
         try {
           found = std::regex_search(message, std::regex(step.text, std::regex::ECMAScript));
@@ -462,13 +526,13 @@ class Runner {
         return true;
       }
       case Kind::Stage:
-        if (session_.stage() != step.text) {
+        if (session_->stage() != step.text) {
           return fail(step.line, "the stage differs", {"stage " + step.text},
-                      {session_.stage().empty() ? "(no stage)" : "stage " + session_.stage()});
+                      {session_->stage().empty() ? "(no stage)" : "stage " + session_->stage()});
         }
         return true;
       case Kind::Tags: {
-        const std::vector<std::string> tags(session_.tags().begin(), session_.tags().end());
+        const std::vector<std::string> tags(session_->tags().begin(), session_->tags().end());
         if (tags != step.tags) {
           return fail(step.line, "the contact's tags differ", {"tags: " + joined(step.tags, ", ")},
                       {"tags: " + joined(tags, ", ")});
@@ -476,14 +540,14 @@ class Runner {
         return true;
       }
       case Kind::Handoff: {
-        const std::string queue = text_field(session_.handoff(), "queue");
-        const bool ok = step.text.empty() ? session_.paused() == step.flag
-                                          : session_.paused() && queue == step.text;
+        const std::string queue = text_field(session_->handoff(), "queue");
+        const bool ok = step.text.empty() ? session_->paused() == step.flag
+                                          : session_->paused() && queue == step.text;
         if (!ok) {
           const std::string want = step.text.empty()
                                        ? (step.flag ? "handed off to a person" : "not handed off")
                                        : "handed off to queue " + step.text;
-          const std::string got = session_.paused()
+          const std::string got = session_->paused()
                                       ? "handed off" + (queue.empty() ? "" : " to queue " + queue)
                                       : "not handed off";
           return fail(step.line, "the handoff differs", {want}, {got});
@@ -496,6 +560,13 @@ class Runner {
   }
 
   bool perform(const TranscriptStep& step) {
+    if (!perform_step(step)) {
+      return false;
+    }
+    return !run_options_.round_trip || reload(step.line);
+  }
+
+  bool perform_step(const TranscriptStep& step) {
     switch (step.kind) {
       case Kind::AddMock:
         responder_.add(step.mock);
@@ -556,9 +627,14 @@ bool value_matches(const Value& actual, const Value& expected) {
 }
 
 TestOutcome run_test(const bytecode::Bundle& bundle, const Transcript& file,
-                     const TranscriptTest& test, CoverageRecorder* coverage) {
-  Runner runner(bundle, file, test, coverage);
-  return runner.run();
+                     const TranscriptTest& test, CoverageRecorder* coverage,
+                     const RunOptions& options) {
+  Runner runner(bundle, file, test, coverage, options);
+  TestOutcome outcome = runner.run();
+  if (options.events != nullptr) {
+    *options.events = runner.events();
+  }
+  return outcome;
 }
 
 }  // namespace waflow::host

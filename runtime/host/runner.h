@@ -24,8 +24,22 @@ struct TestOutcome {
   std::vector<std::string> transcript;  // The conversation up to the failure.
 };
 
+// Ways to run a test that must not change its outcome; they check that the
+// session behaves the same under a server's lifecycle.
+struct RunOptions {
+  // Save the session and restore it from the blob after every step.
+  bool round_trip = false;
+  // Defer every call (AI, HTTP, store) and answer it from the mocks as soon as
+  // the session returns, firing timers one instant at a time, as a server with
+  // an instant network would.
+  bool defer = false;
+  // When set, gets the session's whole event log at the end of the test.
+  std::vector<Event>* events = nullptr;
+};
+
 TestOutcome run_test(const bytecode::Bundle& bundle, const Transcript& file,
-                     const TranscriptTest& test, CoverageRecorder* coverage = nullptr);
+                     const TranscriptTest& test, CoverageRecorder* coverage = nullptr,
+                     const RunOptions& options = {});
 
 // Whether `actual` has the value a transcript expects (see docs/testing.md: a
 // choice matches its id or title, texts match what the value prints as, objects

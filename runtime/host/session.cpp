@@ -1,10 +1,14 @@
 // The session's event loop (see session.h). Every public entry point does its
-// work, then drain(): messages kept during a delay and flows queued by
-// start_flow() are routed once no run is active any more, in arrival order.
+// work, then drain(): messages kept during a delay or a deferred call and flows
+// queued by start_flow() are routed once no run is active any more, in arrival
+// order. A deferred call stops the loop where an answer would have resumed the
+// run; complete() picks it up there, with the same flag for "a message got us
+// here" that the synchronous path would have had.
 
 #include "runtime/host/session.h"
 
 #include <algorithm>
+#include <limits>
 #include <utility>
 
 namespace waflow::host {
@@ -37,6 +41,16 @@ std::string text_of(const vm::Value& message) {
   return caption != nullptr ? caption->to_text() : "";
 }
 
+// FNV-1a: a stable 64-bit hash, so a saved session detects the same duplicates
+// on any machine.
+std::uint64_t id_hash(const std::string& id) {
+  std::uint64_t h = 0xcbf29ce484222325ULL;
+  for (char c : id) {
+    h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ULL;
+  }
+  return h;
+}
+
 bool is_ai(EffectKind kind) {
   return kind == EffectKind::AiReply || kind == EffectKind::AiExtract ||
          kind == EffectKind::AiClassify;
@@ -53,7 +67,7 @@ Session::Session(const bytecode::Bundle& bundle, Responder& responder, SessionOp
     : bundle_(bundle),
       responder_(responder),
       options_(std::move(options)),
-      vm_(bundle),
+      vm_(bundle, options_.bundle_hash),
       now_(options_.start_ms) {
   run_.status = vm::RunStatus::Ended;
 }
@@ -104,13 +118,32 @@ Event& Session::log(EventKind kind, vm::Value payload, std::string text) {
   return events_.back();
 }
 
+bool Session::seen(const std::string& id) {
+  const std::uint64_t h = id_hash(id);
+  if (std::find(seen_ids_.begin(), seen_ids_.end(), h) != seen_ids_.end()) {
+    return true;
+  }
+  seen_ids_.push_back(h);
+  if (seen_ids_.size() > kSeenIds) {
+    seen_ids_.pop_front();
+  }
+  return false;
+}
+
+void Session::remember(bool from_user, std::string text) {
+  if (history_.size() >= kHistoryLimit) {
+    history_.erase(history_.begin(), history_.end() - (kHistoryLimit - 1));
+  }
+  history_.push_back(HistoryEntry{from_user, std::move(text)});
+}
+
 void Session::receive(const vm::Value& message, const std::string& id) {
-  if (!id.empty() && !seen_ids_.insert(id).second) {
+  if (!id.empty() && seen(id)) {
     log(EventKind::Duplicate, message, id);
     return;
   }
   log(EventKind::Received, message, id);
-  history_.push_back(HistoryEntry{true, text_of(message)});
+  remember(true, text_of(message));
   handling_message_ = true;  // Every entry point sets this before the VM runs.
   if (paused_) {
     options_.contact.first_contact = false;
@@ -207,7 +240,7 @@ void Session::process(vm::Outcome out) {
       e.effect = effect.kind;
       e.step = effect.step;
       if (effect.kind == EffectKind::Send) {
-        history_.push_back(HistoryEntry{false, text_of(effect.payload)});
+        remember(false, text_of(effect.payload));
       } else if (effect.kind == EffectKind::Stage) {
         const vm::Value* name = effect.payload.field("name");
         stage_ = name != nullptr ? name->to_text() : "";
@@ -312,14 +345,19 @@ void Session::process(vm::Outcome out) {
     if (!last_message_.is_null()) {
       turn.push_back(last_message_);
     }
-    const vm::Value answer = ask_responder(effect, std::move(turn));
-    out = vm_.resume(run_, contact_vars_, vm::Event{vm::EventKind::Answer, answer},
+    const std::optional<vm::Value> answer = ask_responder(effect, std::move(turn));
+    if (!answer) {
+      return;  // Deferred: complete() resumes the run.
+    }
+    out = vm_.resume(run_, contact_vars_, vm::Event{vm::EventKind::Answer, *answer},
                      context(current_flow()));
   }
 }
 
-vm::Value Session::ask_responder(const vm::Effect& effect, std::vector<vm::Value> turn) {
+std::optional<vm::Value> Session::ask_responder(const vm::Effect& effect,
+                                                std::vector<vm::Value> turn) {
   Request request;
+  request.id = std::to_string(run_number_) + ":" + std::to_string(++request_seq_);
   request.kind = effect.kind;
   request.payload = effect.payload;
   request.flow = flow_name(effect.step < bundle_.steps.size() ? bundle_.steps[effect.step].flow
@@ -333,12 +371,63 @@ vm::Value Session::ask_responder(const vm::Effect& effect, std::vector<vm::Value
   const vm::Context c = context(current_flow());
   request.now_ms = c.now_ms;
   request.tz_offset_ms = c.tz_offset_ms;
+  if (responder_.defer(request)) {
+    std::string id = request.id;
+    pending_.push_back(
+        Pending{PendingRequest{std::move(id), std::move(request)}, effect.step, handling_message_});
+    return std::nullopt;
+  }
   vm::Value answer = responder_.answer(request);
-  Event& e = log(EventKind::Request, effect.payload);
-  e.effect = effect.kind;
-  e.step = effect.step;
-  e.answer = answer;
+  log_request(request, effect.step, answer);
   return answer;
+}
+
+void Session::log_request(const Request& request, std::uint32_t step, const vm::Value& answer) {
+  Event& e = log(EventKind::Request, request.payload);
+  e.effect = request.kind;
+  e.step = step;
+  e.answer = answer;
+}
+
+bool Session::complete(const std::string& id, const vm::Value& answer) {
+  auto it = std::find_if(pending_.begin(), pending_.end(),
+                         [&](const Pending& p) { return p.call.id == id; });
+  if (it == pending_.end()) {
+    return false;
+  }
+  const Pending call = std::move(*it);
+  pending_.erase(it);
+  handling_message_ = call.by_message;
+  log_request(call.call.request, call.step, answer);
+  resume(vm::Event{vm::EventKind::Answer, answer});
+  drain();
+  return true;
+}
+
+bool Session::fail(const std::string& id, const std::string& error) {
+  return complete(id, vm::Value::object(
+                          {{"ok", vm::Value::boolean(false)}, {"error", vm::Value::text(error)}}));
+}
+
+std::vector<PendingRequest> Session::pending() const {
+  std::vector<PendingRequest> out;
+  out.reserve(pending_.size());
+  for (const Pending& p : pending_) {
+    out.push_back(p.call);
+  }
+  return out;
+}
+
+std::vector<Event> Session::take_events() {
+  std::vector<Event> out = std::move(events_);
+  events_.clear();
+  return out;
+}
+
+void Session::prepend_events(std::vector<Event> earlier) {
+  earlier.insert(earlier.end(), std::make_move_iterator(events_.begin()),
+                 std::make_move_iterator(events_.end()));
+  events_ = std::move(earlier);
 }
 
 void Session::schedule(TimerKind kind, std::int64_t at, std::uint32_t step, std::string text) {
@@ -371,8 +460,24 @@ std::vector<TimerInfo> Session::timers() const {
   return out;
 }
 
+std::optional<std::int64_t> Session::next_timer_ms() const {
+  std::optional<std::int64_t> next;
+  for (const Timer& t : timers_) {
+    if (!next || t.at < *next) {
+      next = t.at;
+    }
+  }
+  return next;
+}
+
 void Session::advance(std::int64_t ms) {
-  const std::int64_t target = now_ + std::max<std::int64_t>(ms, 0);
+  constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+  const std::int64_t step = std::max<std::int64_t>(ms, 0);
+  advance_to(now_ > kMax - step ? kMax : now_ + step);
+}
+
+void Session::advance_to(std::int64_t utc_ms) {
+  const std::int64_t target = std::max(now_, utc_ms);
   for (;;) {
     auto next =
         std::min_element(timers_.begin(), timers_.end(), [](const Timer& a, const Timer& b) {
@@ -384,6 +489,9 @@ void Session::advance(std::int64_t ms) {
     const Timer timer = *next;
     timers_.erase(next);
     now_ = std::max(now_, timer.at);
+    if (timer.run != run_number_ || !active()) {
+      continue;  // Set by a run that has moved on since: nothing to do.
+    }
     handling_message_ = false;
     fire(timer);
     drain();
@@ -402,7 +510,7 @@ void Session::fire(const Timer& timer) {
       Event& e = log(EventKind::Effect, payload);
       e.effect = EffectKind::Send;
       e.step = timer.step;
-      history_.push_back(HistoryEntry{false, timer.text});
+      remember(false, timer.text);
       break;
     }
     case TimerKind::Timeout:
@@ -420,8 +528,9 @@ void Session::fire(const Timer& timer) {
       if (turn.empty() && !last_message_.is_null()) {
         turn.push_back(last_message_);  // Nothing new: the contact's last message.
       }
-      const vm::Value answer = ask_responder(buffer_effect_, std::move(turn));
-      resume(vm::Event{vm::EventKind::Answer, answer});
+      if (const std::optional<vm::Value> answer = ask_responder(buffer_effect_, std::move(turn))) {
+        resume(vm::Event{vm::EventKind::Answer, *answer});
+      }
       break;
     }
   }

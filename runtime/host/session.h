@@ -15,13 +15,27 @@
 // It is pure: no real clock, no I/O besides reading tzdata for time zones (and a
 // caller may replace that too). The test runner and the simulator are thin
 // layers over it; see docs/testing.md for the rules it follows.
+//
+// The server runs the same engine on the real clock, one contact at a time, and
+// keeps nothing in memory between turns: it restores the contact's Session from
+// a blob (session_blob.h), moves its clock to now with advance_to(), feeds it
+// the event, takes the events it produced (take_events()) and the calls it must
+// make (pending()), and saves it again, all in one transaction. Its Responder
+// defers every call that needs the network; the answer comes back later as
+// complete() or fail(), possibly in another process, and resumes the run
+// exactly as an answer given on the spot would.
 
+#include <array>
 #include <cstdint>
+#include <deque>
 #include <functional>
+#include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "runtime/base/result.h"
 #include "runtime/bytecode/bundle.h"
 #include "runtime/host/tz.h"
 #include "runtime/vm/triggers.h"
@@ -43,6 +57,7 @@ struct HistoryEntry {
 
 // An await effect the host must answer.
 struct Request {
+  std::string id;  // "<run>:<n>": names the call until it is answered, across saves.
   bytecode::EffectKind kind = bytecode::EffectKind::AiReply;
   vm::Value payload;
   std::string flow;  // The flow's name.
@@ -61,7 +76,16 @@ struct Request {
 class Responder {
  public:
   virtual ~Responder() = default;
+  // Asked first. True: the host answers later, with Session::complete() or fail()
+  // (a server never blocks a worker on the network); answer() is not called.
+  virtual bool defer(const Request& /*request*/) { return false; }
   virtual vm::Value answer(const Request& request) = 0;
+};
+
+// A call the run waits for, deferred by the Responder.
+struct PendingRequest {
+  std::string id;
+  Request request;
 };
 
 enum class EventKind : std::uint8_t {
@@ -69,7 +93,7 @@ enum class EventKind : std::uint8_t {
   Duplicate,   // A message whose id was seen before: ignored.
   Unmatched,   // No run waits and no trigger matches: the bot stays silent.
   Paused,      // The bot is paused after a handoff: the message is for people.
-  Held,        // The run is in a delay: the message waits for the run's next wait.
+  Held,        // The run is in a delay or waits for a deferred call: the message waits.
   Buffered,    // An AI step is collecting a burst: the message joins it.
   Started,     // A run started (text: the flow's name).
   Step,        // A step was entered (step: its index in the bundle).
@@ -100,6 +124,10 @@ struct SessionOptions {
   std::int64_t start_ms = 1736154000000;  // 2025-01-06T09:00:00Z, a Monday.
   // The UTC offset of a zone at an instant; by default read from tzdata.
   std::function<std::int64_t(const std::string& zone, std::int64_t utc_ms)> tz_offset;
+  // The bundle's content hash (SHA-256 of its bytes). Runs started here are
+  // pinned to it, and restore() refuses a blob whose active run is pinned to
+  // another. All zeros when the host does not track bundles (tests, simulator).
+  std::array<std::uint8_t, 32> bundle_hash{};
 };
 
 // A pending timer, for display (/state in the simulator).
@@ -112,11 +140,47 @@ class Session {
  public:
   Session(const bytecode::Bundle& bundle, Responder& responder, SessionOptions options = {});
 
-  // A user message ({type, text, payload, url, ...}). A non-empty `id` that was
-  // seen before makes it a duplicate delivery, which is ignored.
+  // A session saved with save() (the format is in session_blob.h), on `bundle`.
+  // The contact's profile comes from `options`; whether this is their first
+  // contact and the clock come from the blob. A truncated, corrupt or newer blob
+  // is refused, and so is one whose active run is pinned to another bundle or
+  // does not fit this one. With no run active any bundle will do: contact
+  // variables, tags, stage and history carry over to the next run.
+  static Result<Session> restore(const bytecode::Bundle& bundle, Responder& responder,
+                                 std::string_view blob, SessionOptions options = {});
+  // Everything the session keeps but the bundle, the responder, the options and
+  // the event log. History keeps its last kHistoryLimit lines and duplicate
+  // detection the last kSeenIds ids, in memory as in the blob.
+  std::string save() const;
+
+  // A user message ({type, text, payload, url, ...}). A non-empty `id` among the
+  // last kSeenIds seen makes it a duplicate delivery, which is ignored.
   void receive(const vm::Value& message, const std::string& id = {});
   // Moves the clock forward, firing due timers in time order.
   void advance(std::int64_t ms);
+  // Moves the clock to `utc_ms`, firing due timers in time order, each at its
+  // own instant (a server calls it with the real time before every event, and at
+  // next_timer_ms()). Time never goes back: an earlier instant fires nothing and
+  // leaves the clock where it is, so events keep increasing timestamps.
+  void advance_to(std::int64_t utc_ms);
+  // When the earliest timer is due, if any.
+  std::optional<std::int64_t> next_timer_ms() const;
+
+  // Answers a deferred call: the run resumes as if the Responder had answered
+  // on the spot, then the messages held meanwhile are handled. False (and
+  // nothing happens) for an id that is not pending: late or repeated answers.
+  bool complete(const std::string& id, const vm::Value& answer);
+  // Answers a deferred call with a failure {ok: false, error}.
+  bool fail(const std::string& id, const std::string& error);
+  // The deferred calls the run waits for, oldest first.
+  std::vector<PendingRequest> pending() const;
+
+  // Removes and returns the events logged since the last call (or since the
+  // start), for a host that hands them on rather than keeping the log.
+  std::vector<Event> take_events();
+  // Puts `earlier` in front of the log: the log of the session this one was
+  // restored from, for a host that keeps one log across saves.
+  void prepend_events(std::vector<Event> earlier);
   // An operator resumes the bot after a handoff. False if the bot is not paused.
   bool hand_back();
   // Starts a flow by name, as an api or schedule trigger does; if a run is
@@ -146,7 +210,14 @@ class Session {
   std::string step_id(std::uint32_t step) const;
   std::string flow_name(std::uint32_t flow) const;
 
+  // The lines of history kept: the most an AI step may ask for (`history 100`).
+  static constexpr std::size_t kHistoryLimit = 100;
+  // How many message ids are remembered for duplicate detection; the server
+  // also deduplicates at its door, for longer.
+  static constexpr std::size_t kSeenIds = 64;
+
  private:
+  friend class SessionCodec;
   enum class TimerKind : std::uint8_t { Reminder, Timeout, Delay, Buffer };
   struct Timer {
     std::int64_t at = 0;
@@ -155,6 +226,11 @@ class Session {
     std::uint32_t run = 0;
     std::uint32_t step = bytecode::kNone;
     std::string text;
+  };
+  struct Pending {
+    PendingRequest call;
+    std::uint32_t step = bytecode::kNone;
+    bool by_message = false;  // handling_message_ when it was asked.
   };
 
   const bytecode::Bundle& bundle_;
@@ -169,8 +245,8 @@ class Session {
   std::vector<Event> events_;
   std::vector<Timer> timers_;
   std::uint64_t timer_seq_ = 0;
-  std::set<std::string> seen_ids_;
-  std::vector<vm::Value> held_;               // Messages kept during a delay.
+  std::deque<std::uint64_t> seen_ids_;        // Hashes of the last kSeenIds ids, oldest first.
+  std::vector<vm::Value> held_;               // Messages kept during a delay or a call.
   std::vector<std::uint32_t> queued_starts_;  // Flows to start when the run ends.
   std::vector<vm::Value> buffer_;             // Messages collected for a buffered AI step.
   bool buffering_ = false;
@@ -179,10 +255,12 @@ class Session {
   bool paused_ = false;
   vm::Value handoff_;
   vm::Value last_message_;
-  bool handling_message_ = false;  // The VM runs because of a message (not a timer).
-  std::vector<HistoryEntry> history_;
+  bool handling_message_ = false;      // The VM runs because of a message (not a timer).
+  std::vector<HistoryEntry> history_;  // The last kHistoryLimit lines.
   std::set<std::string> tags_;
   std::string stage_;
+  std::vector<Pending> pending_;
+  std::uint64_t request_seq_ = 0;
 
   vm::Context context(std::uint32_t flow) const;
   std::uint32_t current_flow() const;
@@ -191,7 +269,12 @@ class Session {
   void start(std::uint32_t flow);
   void resume(const vm::Event& event);
   void process(vm::Outcome out);
-  vm::Value ask_responder(const vm::Effect& effect, std::vector<vm::Value> turn);
+  // The answer, or nothing when the Responder defers it (the call is pending).
+  std::optional<vm::Value> ask_responder(const vm::Effect& effect, std::vector<vm::Value> turn);
+  void log_request(const Request& request, std::uint32_t step, const vm::Value& answer);
+  void remember(bool from_user, std::string text);
+  // Whether `id` was seen before; remembers it.
+  bool seen(const std::string& id);
   void schedule(TimerKind kind, std::int64_t at, std::uint32_t step = bytecode::kNone,
                 std::string text = {});
   void cancel_wait_timers();
