@@ -44,8 +44,14 @@ if [ -z "$(ls "$work/bundle")" ]; then
   exit 1
 fi
 
+# The gateways' webhook fixtures.
+for gateway in meta waha; do
+  mkdir -p "$work/gateway_$gateway"
+  cp "$root/tests/gateways/fixtures/$gateway/"*.json "$work/gateway_$gateway/"
+done
+
 status=0
-for format in dsl yaml visual bundle; do
+for format in dsl yaml visual bundle gateway_meta gateway_waha; do
   bin="$build/tests/fuzz/fuzz_$format"
   echo "fuzz smoke: $format for ${seconds}s ($(ls "$work/$format" | wc -l) seeds)"
   if ! "$bin" -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=2048 -timeout=10 \
