@@ -342,9 +342,10 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
 
 template <typename F>
 bool WsLink::post(F&& f) {
+  std::shared_ptr<WsSession> session;  // Outlives the lock, as in SessionTarget::send.
   std::lock_guard lock(core_->mutex);
   if (!core_->open) return false;
-  auto session = session_.lock();
+  session = session_.lock();
   if (!session) return false;
   net::post(session->executor(), [session, f = std::forward<F>(f)]() mutable { f(*session); });
   return true;
@@ -804,9 +805,12 @@ class HttpSession final : public Connection, public std::enable_shared_from_this
 };
 
 void SessionTarget::send(Response response, bool abandoned) {
+  // Declared before the lock: if this turns out to be the last reference, the
+  // session's destructor takes the core's mutex itself.
+  std::shared_ptr<HttpSession> session;
   std::lock_guard lock(core_->mutex);
   if (!core_->open) return;
-  auto session = session_.lock();
+  session = session_.lock();
   if (!session) return;
   net::post(session->executor(), [session, generation = generation_,
                                   response = std::move(response), abandoned]() mutable {
@@ -992,8 +996,9 @@ void HttpServer::stop(std::chrono::milliseconds grace) {
     impl.acceptor.close(ignored);
     impl.retry_timer.cancel();
   });
+  // The work guard stays: a request waiting for its Reply has no operation
+  // pending, and the threads must still be there when the answer is posted.
   for (const auto& connection : core->snapshot()) connection->begin_shutdown();
-  impl.work.reset();
 
   auto wait_until = [&](Clock::time_point until) {
     std::unique_lock lock(core->mutex);
@@ -1005,6 +1010,7 @@ void HttpServer::stop(std::chrono::milliseconds grace) {
     for (const auto& connection : core->snapshot()) connection->force_close();
     (void)wait_until(Clock::now() + std::chrono::seconds(2));
   }
+  impl.work.reset();
   impl.ioc.stop();
   for (std::thread& thread : impl.threads) thread.join();
   impl.threads.clear();
