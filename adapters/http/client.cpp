@@ -5,8 +5,6 @@
 
 #include "adapters/http/client.h"
 
-#include <curl/curl.h>
-
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -15,6 +13,8 @@
 #include <mutex>
 #include <thread>
 #include <unordered_map>
+
+#include <curl/curl.h>
 
 #include "runtime/base/check.h"
 
@@ -41,21 +41,25 @@ struct Transfer {
   Transfer(const Transfer&) = delete;
   Transfer& operator=(const Transfer&) = delete;
   ~Transfer() {
-    if (header_list != nullptr) curl_slist_free_all(header_list);
-    if (easy != nullptr) curl_easy_cleanup(easy);
+    if (header_list != nullptr)
+      curl_slist_free_all(header_list);
+    if (easy != nullptr)
+      curl_easy_cleanup(easy);
   }
 };
 
 std::string lower(std::string_view text) {
   std::string out(text);
   for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c >= 'A' && c <= 'Z')
+      c = static_cast<char>(c - 'A' + 'a');
   }
   return out;
 }
 
 std::string_view trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t'))
+    text.remove_prefix(1);
   while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r' ||
                            text.back() == '\n')) {
     text.remove_suffix(1);
@@ -84,7 +88,8 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* use
     return n;
   }
   std::size_t colon = line.find(':');
-  if (colon == std::string_view::npos) return n;  // The blank line, or junk.
+  if (colon == std::string_view::npos)
+    return n;  // The blank line, or junk.
   std::string name = lower(trim(line.substr(0, colon)));
   std::string_view value = trim(line.substr(colon + 1));
   auto [it, inserted] = t->response.headers.try_emplace(std::move(name), value);
@@ -119,7 +124,8 @@ struct HttpClient::Impl {
   void complete(std::unique_ptr<Transfer> t) {
     t->response.elapsed_ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t->submitted).count();
-    if (!t->response.error.empty()) t->response.status = 0;
+    if (!t->response.error.empty())
+      t->response.status = 0;
     HttpClient::Callback callback = std::move(t->callback);
     ClientResponse response = std::move(t->response);
     t.reset();  // The easy handle goes before the callback may submit more.
@@ -187,7 +193,8 @@ struct HttpClient::Impl {
     } else if (!r.body.empty() || r.method == "POST") {
       curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r.body.size()));
       curl_easy_setopt(e, CURLOPT_POSTFIELDS, r.body.data());  // Lives in the transfer.
-      if (r.method != "POST") curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r.method.c_str());
+      if (r.method != "POST")
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r.method.c_str());
     } else {
       curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r.method.c_str());
     }
@@ -202,7 +209,8 @@ struct HttpClient::Impl {
 
   void finish(CURL* easy, CURLcode result) {
     auto it = active.find(easy);
-    if (it == active.end()) return;
+    if (it == active.end())
+      return;
     std::unique_ptr<Transfer> t = std::move(it->second);
     active.erase(it);
     curl_multi_remove_handle(multi, easy);
@@ -231,7 +239,8 @@ struct HttpClient::Impl {
         stop = stopping;
       }
       if (stop) {
-        for (auto& t : incoming) fail(std::move(t), kShutDown);
+        for (auto& t : incoming)
+          fail(std::move(t), kShutDown);
         while (!active.empty()) {
           auto it = active.begin();
           std::unique_ptr<Transfer> t = std::move(it->second);
@@ -241,12 +250,14 @@ struct HttpClient::Impl {
         }
         return;
       }
-      for (auto& t : incoming) begin(std::move(t));
+      for (auto& t : incoming)
+        begin(std::move(t));
       int running = 0;
       curl_multi_perform(multi, &running);
       int left = 0;
       while (CURLMsg* msg = curl_multi_info_read(multi, &left)) {
-        if (msg->msg == CURLMSG_DONE) finish(msg->easy_handle, msg->data.result);
+        if (msg->msg == CURLMSG_DONE)
+          finish(msg->easy_handle, msg->data.result);
       }
       // The poll ends early when a socket is ready, a curl timer is due, or
       // submit()/shutdown() wakes it.
@@ -298,9 +309,8 @@ ClientResponse HttpClient::fetch(ClientRequest request) {
                "fetch() from a client callback would wait for itself");
   std::promise<ClientResponse> promise;
   std::future<ClientResponse> future = promise.get_future();
-  submit(std::move(request), [&promise](ClientResponse response) {
-    promise.set_value(std::move(response));
-  });
+  submit(std::move(request),
+         [&promise](ClientResponse response) { promise.set_value(std::move(response)); });
   return future.get();
 }
 
@@ -309,13 +319,17 @@ void HttpClient::shutdown() {
     std::lock_guard lock(impl_->mutex);
     impl_->stopping = true;
   }
-  if (!impl_->thread.joinable()) return;
+  if (!impl_->thread.joinable())
+    return;
   curl_multi_wakeup(impl_->multi);
   // From a callback the loop ends after it returns; the destructor joins.
-  if (std::this_thread::get_id() == impl_->thread.get_id()) return;
+  if (std::this_thread::get_id() == impl_->thread.get_id())
+    return;
   impl_->thread.join();
 }
 
-std::size_t HttpClient::pending() const { return impl_->pending.load(); }
+std::size_t HttpClient::pending() const {
+  return impl_->pending.load();
+}
 
 }  // namespace waflow::http

@@ -40,10 +40,10 @@ struct ClientRequest {
 };
 
 struct ClientResponse {
-  int status = 0;      // 0 whenever `error` is set.
-  StringMap headers;   // Names in lower case (e.g. "retry-after"); repeats joined with ", ".
+  int status = 0;     // 0 whenever `error` is set.
+  StringMap headers;  // Names in lower case (e.g. "retry-after"); repeats joined with ", ".
   std::string body;
-  std::string error;   // Empty on success, else what went wrong (curl's text).
+  std::string error;            // Empty on success, else what went wrong (curl's text).
   std::int64_t elapsed_ms = 0;  // From submit() to completion.
 
   bool ok() const { return error.empty(); }

@@ -10,19 +10,26 @@ std::string_view find_in(const StringMap& map, std::string_view key) {
 }
 
 int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
   return -1;
 }
 
 }  // namespace
 
-std::string_view Request::header(std::string_view name) const { return find_in(headers, name); }
+std::string_view Request::header(std::string_view name) const {
+  return find_in(headers, name);
+}
 std::string_view Request::query_param(std::string_view name) const {
   return find_in(query, name);
 }
-std::string_view Request::param(std::string_view name) const { return find_in(params, name); }
+std::string_view Request::param(std::string_view name) const {
+  return find_in(params, name);
+}
 
 Response Response::text(int status, std::string body) {
   return Response{status, "text/plain; charset=utf-8", {}, std::move(body)};
@@ -45,11 +52,21 @@ std::string json_quote(std::string_view text) {
   for (char c : text) {
     auto byte = static_cast<unsigned char>(c);
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (byte < 0x20) {
           out += "\\u00";

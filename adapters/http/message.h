@@ -22,13 +22,13 @@ namespace waflow::http {
 using StringMap = std::map<std::string, std::string, std::less<>>;
 
 struct Request {
-  std::string method;        // As sent, e.g. "GET" (methods are case-sensitive).
-  std::string target;        // As sent: path and query, e.g. "/api/v1/x?limit=5".
-  std::string path;          // The target's path, still percent-encoded.
-  std::string query_string;  // The raw query, without the '?'.
-  StringMap query;           // Decoded ('+' is a space); a repeated key keeps its first value.
-  StringMap headers;         // Names in lower case; repeated fields joined with ", ".
-  std::string body;          // Raw bytes (chunked bodies arrive de-chunked).
+  std::string method;          // As sent, e.g. "GET" (methods are case-sensitive).
+  std::string target;          // As sent: path and query, e.g. "/api/v1/x?limit=5".
+  std::string path;            // The target's path, still percent-encoded.
+  std::string query_string;    // The raw query, without the '?'.
+  StringMap query;             // Decoded ('+' is a space); a repeated key keeps its first value.
+  StringMap headers;           // Names in lower case; repeated fields joined with ", ".
+  std::string body;            // Raw bytes (chunked bodies arrive de-chunked).
   std::string remote_address;  // The peer's IP address.
   std::uint16_t remote_port = 0;
   StringMap params;  // From the route pattern ({name} segments, "*" for a prefix route), decoded.

@@ -15,6 +15,15 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <initializer_list>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -25,14 +34,6 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
-#include <condition_variable>
-#include <deque>
-#include <exception>
-#include <initializer_list>
-#include <mutex>
-#include <thread>
-#include <unordered_map>
-#include <vector>
 
 #include "adapters/http/router.h"
 #include "runtime/base/check.h"
@@ -48,12 +49,15 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-std::string to_string(beast::string_view text) { return std::string(text.data(), text.size()); }
+std::string to_string(beast::string_view text) {
+  return std::string(text.data(), text.size());
+}
 
 std::string lower(beast::string_view text) {
   std::string out(text.data(), text.size());
   for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c >= 'A' && c <= 'Z')
+      c = static_cast<char>(c - 'A' + 'a');
   }
   return out;
 }
@@ -83,7 +87,8 @@ struct Core {
   std::unordered_map<std::uint64_t, std::weak_ptr<Connection>> connections;
 
   void log(LogLevel level, std::string_view message, std::initializer_list<LogField> fields) const {
-    if (!options.logger) return;
+    if (!options.logger)
+      return;
     try {
       options.logger(level, message, std::span<const LogField>(fields.begin(), fields.size()));
     } catch (...) {
@@ -95,24 +100,28 @@ struct Core {
   // full (the caller closes it).
   std::uint64_t add(const std::shared_ptr<Connection>& connection) {
     std::lock_guard lock(mutex);
-    if (stopping || connections.size() >= options.max_connections) return 0;
+    if (stopping || connections.size() >= options.max_connections)
+      return 0;
     std::uint64_t id = next_id++;
     connections.emplace(id, connection);
     return id;
   }
 
   void remove(std::uint64_t id) {
-    if (id == 0) return;
+    if (id == 0)
+      return;
     std::lock_guard lock(mutex);
     connections.erase(id);
-    if (connections.empty()) drained.notify_all();
+    if (connections.empty())
+      drained.notify_all();
   }
 
   std::vector<std::shared_ptr<Connection>> snapshot() const {
     std::lock_guard lock(mutex);
     std::vector<std::shared_ptr<Connection>> out;
     for (const auto& [id, weak] : connections) {
-      if (auto connection = weak.lock()) out.push_back(std::move(connection));
+      if (auto connection = weak.lock())
+        out.push_back(std::move(connection));
     }
     return out;
   }
@@ -175,9 +184,8 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
         [](ws::response_type& res) { res.set(bhttp::field::server, "waflow"); }));
     ws_.read_message_max(o.ws_max_message_bytes);
     ws_.text(true);
-    ws_.async_accept(upgrade_, [self = shared_from_this()](beast::error_code ec) {
-      self->on_accept(ec);
-    });
+    ws_.async_accept(upgrade_,
+                     [self = shared_from_this()](beast::error_code ec) { self->on_accept(ec); });
   }
 
   void begin_shutdown() override {
@@ -197,7 +205,8 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
 
   // On the strand.
   void enqueue(std::string text) {
-    if (!link_->open_ || closing_) return;
+    if (!link_->open_ || closing_)
+      return;
     if (queued_bytes_ + text.size() > core_->options.ws_max_queued_bytes) {
       core_->log(LogLevel::Warn, "websocket send queue full; closing the connection",
                  {{"remote", link_->request().remote_address},
@@ -209,14 +218,17 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
     }
     queued_bytes_ += text.size();
     queue_.push_back(std::move(text));
-    if (!writing_) write_next();
+    if (!writing_)
+      write_next();
   }
 
   void begin_close(ws::close_code code) {
-    if (!link_ || !link_->open_ || closing_) return;
+    if (!link_ || !link_->open_ || closing_)
+      return;
     closing_ = true;
     close_code_ = code;
-    if (!writing_) send_close();
+    if (!writing_)
+      send_close();
   }
 
   net::any_io_executor executor() { return ws_.get_executor(); }
@@ -256,14 +268,16 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
     }
     link_->open_ = true;
     opened_ = true;
-    if (handler_.on_open) call([&] { handler_.on_open(link_); }, "on_open");
+    if (handler_.on_open)
+      call([&] { handler_.on_open(link_); }, "on_open");
     // A shutdown that arrived during the handshake found the link not yet open.
     bool stopping;
     {
       std::lock_guard lock(core_->mutex);
       stopping = core_->stopping;
     }
-    if (stopping) begin_close(ws::close_code::going_away);
+    if (stopping)
+      begin_close(ws::close_code::going_away);
     read_next();
   }
 
@@ -296,15 +310,15 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
 
   void write_next() {
     writing_ = true;
-    ws_.async_write(net::buffer(queue_.front()),
-                    [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                      self->on_write(ec);
-                    });
+    ws_.async_write(
+        net::buffer(queue_.front()),
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_write(ec); });
   }
 
   void on_write(beast::error_code ec) {
     writing_ = false;
-    if (ec) return;  // The pending read fails too and finishes the session.
+    if (ec)
+      return;  // The pending read fails too and finishes the session.
     if (!queue_.empty()) {
       queued_bytes_ -= queue_.front().size();
       queue_.pop_front();
@@ -327,9 +341,11 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
   // The read loop has ended: the connection is closed either way.
   void finish() {
     link_->open_ = false;
-    if (!opened_) return;
+    if (!opened_)
+      return;
     opened_ = false;
-    if (handler_.on_close) call([&] { handler_.on_close(link_); }, "on_close");
+    if (handler_.on_close)
+      call([&] { handler_.on_close(link_); }, "on_close");
   }
 
   // Drops unsent messages, except the one being written (its buffer is in use).
@@ -344,15 +360,18 @@ template <typename F>
 bool WsLink::post(F&& f) {
   std::shared_ptr<WsSession> session;  // Outlives the lock, as in SessionTarget::send.
   std::lock_guard lock(core_->mutex);
-  if (!core_->open) return false;
+  if (!core_->open)
+    return false;
   session = session_.lock();
-  if (!session) return false;
+  if (!session)
+    return false;
   net::post(session->executor(), [session, f = std::forward<F>(f)]() mutable { f(*session); });
   return true;
 }
 
 bool WsLink::send(std::string text) {
-  if (!open_) return false;
+  if (!open_)
+    return false;
   return post([text = std::move(text)](WsSession& s) mutable { s.enqueue(std::move(text)); });
 }
 
@@ -404,14 +423,16 @@ class HttpSession final : public Connection, public std::enable_shared_from_this
       stream_.socket().close(ec);
       return;
     }
-    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->wait_for_request(); });
+    net::dispatch(stream_.get_executor(),
+                  [self = shared_from_this()] { self->wait_for_request(); });
   }
 
   void begin_shutdown() override {
     net::post(stream_.get_executor(), [self = shared_from_this()] {
       self->shutting_down_ = true;
       // Between requests (or halfway through one) there is nothing to finish.
-      if (self->state_ == State::Idle || self->state_ == State::Reading) self->stream_.close();
+      if (self->state_ == State::Idle || self->state_ == State::Reading)
+        self->stream_.close();
     });
   }
 
@@ -430,7 +451,8 @@ class HttpSession final : public Connection, public std::enable_shared_from_this
 
   // On the strand: the answer to request number `generation`.
   void on_reply(std::uint64_t generation, Response response, bool abandoned) {
-    if (generation != generation_ || state_ != State::Handling) return;
+    if (generation != generation_ || state_ != State::Handling)
+      return;
     auto self = std::move(hold_);
     if (abandoned) {
       core_->log(LogLevel::Error, "handler dropped its reply; answered 500",
@@ -483,19 +505,19 @@ class HttpSession final : public Connection, public std::enable_shared_from_this
     }
     const ServerOptions& o = core_->options;
     stream_.expires_after(first_request_ ? o.read_timeout : o.idle_timeout);
-    stream_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](
-                                                       beast::error_code ec, std::size_t n) {
-      self->buffer_.commit(n);
-      if (ec) {
-        if (ec == beast::error::timeout && self->first_request_) {
-          self->core_->log(LogLevel::Warn, "client sent no request in time; disconnected",
-                           {{"remote", self->remote_address_}});
-        }
-        self->close_now();
-        return;
-      }
-      self->read_header();
-    });
+    stream_.async_read_some(
+        buffer_.prepare(4096), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+          self->buffer_.commit(n);
+          if (ec) {
+            if (ec == beast::error::timeout && self->first_request_) {
+              self->core_->log(LogLevel::Warn, "client sent no request in time; disconnected",
+                               {{"remote", self->remote_address_}});
+            }
+            self->close_now();
+            return;
+          }
+          self->read_header();
+        });
   }
 
   void read_header() {
@@ -507,10 +529,9 @@ class HttpSession final : public Connection, public std::enable_shared_from_this
     parser_->header_limit(core_->options.max_header_bytes);
     parser_->body_limit(core_->options.max_body_bytes);
     stream_.expires_after(core_->options.read_timeout);
-    bhttp::async_read_header(stream_, buffer_, *parser_,
-                             [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                               self->on_header(ec);
-                             });
+    bhttp::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
   }
 
   void on_header(beast::error_code ec) {
@@ -558,9 +579,9 @@ class HttpSession final : public Connection, public std::enable_shared_from_this
 
   void on_read_error(beast::error_code ec) {
     if (ec == bhttp::error::body_limit) {
-      respond_error(413, "body_too_large",
-                    "the request body is over " +
-                        std::to_string(core_->options.max_body_bytes) + " bytes");
+      respond_error(
+          413, "body_too_large",
+          "the request body is over " + std::to_string(core_->options.max_body_bytes) + " bytes");
     } else if (ec == bhttp::error::header_limit) {
       respond_error(431, "header_too_large",
                     "the request header is over " +
@@ -614,7 +635,8 @@ class HttpSession final : public Connection, public std::enable_shared_from_this
         std::size_t amp = rest.find('&');
         std::string_view pair = rest.substr(0, amp);
         rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
-        if (pair.empty()) continue;
+        if (pair.empty())
+          continue;
         std::size_t eq = pair.find('=');
         std::string_view key = pair.substr(0, eq);
         std::string_view value = eq == std::string_view::npos ? "" : pair.substr(eq + 1);
@@ -645,13 +667,22 @@ class HttpSession final : public Connection, public std::enable_shared_from_this
 
     auto match = core_->router.match(method_, path_);
     if (match.outcome == Router::Outcome::NotFound) {
+      if (core_->ws_router.match("GET", path_).outcome == Router::Outcome::Found) {
+        Response response =
+            Response::error(426, "upgrade_required", path_ + " is a WebSocket endpoint");
+        response.headers.emplace_back("Upgrade", "websocket");
+        send_response(std::move(response));
+        return;
+      }
+      core_->log(LogLevel::Debug, "no route",
+                 {{"method", method_}, {"path", path_}, {"remote", remote_address_}});
       send_response(Response::error(404, "not_found", "no route for " + method_ + " " + path_));
       return;
     }
     if (match.outcome == Router::Outcome::MethodNotAllowed) {
       Response response = Response::error(
-          405, "method_not_allowed", method_ + " is not allowed on " + path_ + " (allowed: " +
-                                         match.allow + ")");
+          405, "method_not_allowed",
+          method_ + " is not allowed on " + path_ + " (allowed: " + match.allow + ")");
       response.headers.emplace_back("Allow", match.allow);
       send_response(std::move(response));
       return;
@@ -678,8 +709,10 @@ class HttpSession final : public Connection, public std::enable_shared_from_this
       try {
         refusal = handler.admit(request);
       } catch (const std::exception& e) {
-        core_->log(LogLevel::Error, "websocket admit threw", {{"path", path_}, {"error", e.what()}});
-        refusal = Response::error(500, "internal_error", "the server could not admit the connection");
+        core_->log(LogLevel::Error, "websocket admit threw",
+                   {{"path", path_}, {"error", e.what()}});
+        refusal =
+            Response::error(500, "internal_error", "the server could not admit the connection");
       }
       if (refusal) {
         keep_alive_ = false;
@@ -695,13 +728,13 @@ class HttpSession final : public Connection, public std::enable_shared_from_this
   }
 
   void log_access(int status, std::uint64_t response_bytes) {
-    if (!core_->options.access_log) return;
+    if (!core_->options.access_log)
+      return;
     AccessEntry entry;
     entry.method = method_;
     entry.path = path_;
     entry.status = status;
-    entry.duration =
-        std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started_);
+    entry.duration = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started_);
     entry.remote_address = remote_address_;
     entry.request_bytes = request_bytes_;
     entry.response_bytes = response_bytes;
@@ -750,10 +783,9 @@ class HttpSession final : public Connection, public std::enable_shared_from_this
 
     state_ = State::Writing;
     stream_.expires_after(core_->options.write_timeout);
-    bhttp::async_write(stream_, response_,
-                       [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                         self->on_write(ec);
-                       });
+    bhttp::async_write(
+        stream_, response_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_write(ec); });
   }
 
   void on_write(beast::error_code ec) {
@@ -785,15 +817,15 @@ class HttpSession final : public Connection, public std::enable_shared_from_this
   }
 
   void drain() {
-    stream_.async_read_some(net::buffer(drain_buffer_), [self = shared_from_this()](
-                                                             beast::error_code ec, std::size_t n) {
-      self->drained_ += n;
-      if (ec || self->drained_ > (4u << 20)) {
-        self->close_now();
-      } else {
-        self->drain();
-      }
-    });
+    stream_.async_read_some(net::buffer(drain_buffer_),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              self->drained_ += n;
+                              if (ec || self->drained_ > (4u << 20)) {
+                                self->close_now();
+                              } else {
+                                self->drain();
+                              }
+                            });
   }
 
   void close_now() {
@@ -809,11 +841,13 @@ void SessionTarget::send(Response response, bool abandoned) {
   // session's destructor takes the core's mutex itself.
   std::shared_ptr<HttpSession> session;
   std::lock_guard lock(core_->mutex);
-  if (!core_->open) return;
+  if (!core_->open)
+    return;
   session = session_.lock();
-  if (!session) return;
-  net::post(session->executor(), [session, generation = generation_,
-                                  response = std::move(response), abandoned]() mutable {
+  if (!session)
+    return;
+  net::post(session->executor(), [session, generation = generation_, response = std::move(response),
+                                  abandoned]() mutable {
     session->on_reply(generation, std::move(response), abandoned);
   });
 }
@@ -836,7 +870,8 @@ Reply& Reply::operator=(Reply&& other) noexcept {
 }
 
 Reply::~Reply() {
-  if (!target_) return;
+  if (!target_)
+    return;
   try {
     std::unique_ptr<ReplyTarget> target = std::move(target_);
     target->abandon();
@@ -846,7 +881,8 @@ Reply::~Reply() {
 }
 
 void Reply::operator()(Response response) {
-  if (!target_) return;
+  if (!target_)
+    return;
   std::unique_ptr<ReplyTarget> target = std::move(target_);
   target->deliver(std::move(response));
 }
@@ -888,13 +924,15 @@ struct HttpServer::Impl {
 
   void accept() {
     acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
-      if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
+      if (ec == net::error::operation_aborted || !acceptor.is_open())
+        return;
       if (ec) {
         // Out of file descriptors, typically: wait instead of spinning.
         core->log(LogLevel::Error, "accept failed", {{"error", ec.message()}});
         retry_timer.expires_after(std::chrono::milliseconds(100));
         retry_timer.async_wait([this](beast::error_code wait_ec) {
-          if (!wait_ec) accept();
+          if (!wait_ec)
+            accept();
         });
         return;
       }
@@ -914,7 +952,9 @@ struct HttpServer::Impl {
 
 HttpServer::HttpServer(ServerOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
 
-HttpServer::~HttpServer() { stop(std::chrono::milliseconds(0)); }
+HttpServer::~HttpServer() {
+  stop(std::chrono::milliseconds(0));
+}
 
 void HttpServer::route(std::string_view method, std::string_view pattern, Handler handler) {
   WAFLOW_CHECK(!impl_->started, "routes are added before start()");
@@ -952,13 +992,17 @@ Result<std::uint16_t> HttpServer::start() {
                                     std::to_string(o.port) + ": " + ec.message()};
   };
   impl_->acceptor.open(endpoint.protocol(), ec);
-  if (ec) return fail("open a socket for");
+  if (ec)
+    return fail("open a socket for");
   impl_->acceptor.set_option(net::socket_base::reuse_address(true), ec);
-  if (ec) return fail("set SO_REUSEADDR on");
+  if (ec)
+    return fail("set SO_REUSEADDR on");
   impl_->acceptor.bind(endpoint, ec);
-  if (ec) return fail("bind");
+  if (ec)
+    return fail("bind");
   impl_->acceptor.listen(net::socket_base::max_listen_connections, ec);
-  if (ec) return fail("listen on");
+  if (ec)
+    return fail("listen on");
   impl_->port = impl_->acceptor.local_endpoint(ec).port();
   impl_->started = true;
   impl_->accept();
@@ -972,7 +1016,8 @@ Result<std::uint16_t> HttpServer::start() {
           impl_->ioc.run();
           return;
         } catch (const std::exception& e) {
-          impl_->core->log(LogLevel::Error, "I/O thread caught an exception", {{"error", e.what()}});
+          impl_->core->log(LogLevel::Error, "I/O thread caught an exception",
+                           {{"error", e.what()}});
         }
       }
     });
@@ -982,7 +1027,8 @@ Result<std::uint16_t> HttpServer::start() {
 
 void HttpServer::stop(std::chrono::milliseconds grace) {
   Impl& impl = *impl_;
-  if (!impl.started || impl.stopped) return;
+  if (!impl.started || impl.stopped)
+    return;
   WAFLOW_CHECK(!impl.on_io_thread(), "stop() from an I/O thread would wait for itself");
   impl.stopped = true;
   std::shared_ptr<Core> core = impl.core;
@@ -998,7 +1044,8 @@ void HttpServer::stop(std::chrono::milliseconds grace) {
   });
   // The work guard stays: a request waiting for its Reply has no operation
   // pending, and the threads must still be there when the answer is posted.
-  for (const auto& connection : core->snapshot()) connection->begin_shutdown();
+  for (const auto& connection : core->snapshot())
+    connection->begin_shutdown();
 
   auto wait_until = [&](Clock::time_point until) {
     std::unique_lock lock(core->mutex);
@@ -1007,12 +1054,14 @@ void HttpServer::stop(std::chrono::milliseconds grace) {
   if (!wait_until(deadline)) {
     core->log(LogLevel::Warn, "grace period over; closing the remaining connections",
               {{"connections", std::to_string(core->snapshot().size())}});
-    for (const auto& connection : core->snapshot()) connection->force_close();
+    for (const auto& connection : core->snapshot())
+      connection->force_close();
     (void)wait_until(Clock::now() + std::chrono::seconds(2));
   }
   impl.work.reset();
   impl.ioc.stop();
-  for (std::thread& thread : impl.threads) thread.join();
+  for (std::thread& thread : impl.threads)
+    thread.join();
   impl.threads.clear();
   beast::error_code ignored;
   impl.acceptor.close(ignored);
@@ -1020,10 +1069,13 @@ void HttpServer::stop(std::chrono::milliseconds grace) {
     std::lock_guard lock(core->mutex);
     core->open = false;
   }
-  for (const auto& connection : core->snapshot()) connection->release();
+  for (const auto& connection : core->snapshot())
+    connection->release();
 }
 
-std::uint16_t HttpServer::port() const { return impl_->port; }
+std::uint16_t HttpServer::port() const {
+  return impl_->port;
+}
 
 std::size_t HttpServer::connection_count() const {
   std::lock_guard lock(impl_->core->mutex);

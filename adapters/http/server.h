@@ -32,8 +32,8 @@ namespace waflow::http {
 
 struct ServerOptions {
   std::string address = "127.0.0.1";
-  std::uint16_t port = 0;  // 0: an ephemeral port; start() returns the one bound.
-  int threads = 2;         // I/O threads.
+  std::uint16_t port = 0;               // 0: an ephemeral port; start() returns the one bound.
+  int threads = 2;                      // I/O threads.
   std::size_t max_connections = 10000;  // Beyond this, new connections are closed at once.
   std::uint64_t max_body_bytes = 1 << 20;
   std::uint32_t max_header_bytes = 16 * 1024;  // Request line and header fields together.
@@ -48,9 +48,10 @@ struct ServerOptions {
   // closed when the whole timeout passes without an answer.
   std::size_t ws_max_message_bytes = 64 * 1024;
   std::chrono::milliseconds ws_idle_timeout{60'000};
-  std::size_t ws_max_queued_bytes = 4 << 20;  // Unsent messages; beyond this the client is too slow.
-  Logger logger;         // Optional.
-  AccessLog access_log;  // Optional; called once per answered request.
+  std::size_t ws_max_queued_bytes = 4
+                                    << 20;  // Unsent messages; beyond this the client is too slow.
+  Logger logger;                            // Optional.
+  AccessLog access_log;                     // Optional; called once per answered request.
 };
 
 // Where a Reply delivers. The server provides its own; Reply::to() wraps a

@@ -1,13 +1,14 @@
 // The outbound client against the server, both real, on 127.0.0.1.
 
-#include <catch2/catch.hpp>
+#include "adapters/http/client.h"
 
 #include <atomic>
 #include <mutex>
 #include <thread>
 #include <vector>
 
-#include "adapters/http/client.h"
+#include <catch2/catch.hpp>
+
 #include "adapters/http/server.h"
 #include "tests/http/helpers.h"
 
@@ -184,9 +185,8 @@ TEST_CASE("client: a refused connection, a bad URL and a bad header are errors, 
 
 TEST_CASE("client: a response over the size limit is an error") {
   HttpServer server(ServerOptions{});
-  server.route("GET", "/big", [](const Request&) {
-    return Response::text(200, std::string(5000, 'x'));
-  });
+  server.route("GET", "/big",
+               [](const Request&) { return Response::text(200, std::string(5000, 'x')); });
   auto port = server.start();
   REQUIRE(port.ok());
   ClientOptions options;
@@ -247,7 +247,8 @@ TEST_CASE("client: a callback may submit the next request") {
     request.url = url(port.value(), "/step/" + std::to_string(n));
     client.submit(request, [&, n](ClientResponse response) {
       last = std::stoi(response.body);
-      if (n < 5) step(n + 1);
+      if (n < 5)
+        step(n + 1);
     });
   };
   step(0);

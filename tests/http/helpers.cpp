@@ -1,21 +1,22 @@
 #include "tests/http/helpers.h"
 
+#include <algorithm>
+#include <cctype>
+#include <thread>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <algorithm>
-#include <cctype>
-#include <thread>
-
 namespace waflow::http::test {
 
 bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds limit) {
   auto deadline = std::chrono::steady_clock::now() + limit;
   while (!condition()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
+    if (std::chrono::steady_clock::now() > deadline)
+      return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
   return true;
@@ -23,7 +24,8 @@ bool eventually(const std::function<bool()>& condition, std::chrono::millisecond
 
 RawConnection::RawConnection(std::uint16_t port) {
   fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd_ < 0) return;
+  if (fd_ < 0)
+    return;
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_port = htons(port);
@@ -35,14 +37,16 @@ RawConnection::RawConnection(std::uint16_t port) {
 }
 
 RawConnection::~RawConnection() {
-  if (fd_ >= 0) ::close(fd_);
+  if (fd_ >= 0)
+    ::close(fd_);
 }
 
 bool RawConnection::send(const std::string& bytes) {
   std::size_t sent = 0;
   while (sent < bytes.size()) {
     ssize_t n = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
-    if (n <= 0) return false;
+    if (n <= 0)
+      return false;
     sent += static_cast<std::size_t>(n);
   }
   return true;
@@ -50,10 +54,12 @@ bool RawConnection::send(const std::string& bytes) {
 
 bool RawConnection::fill() {
   pollfd p{fd_, POLLIN, 0};
-  if (::poll(&p, 1, 10'000) <= 0) return false;
+  if (::poll(&p, 1, 10'000) <= 0)
+    return false;
   char chunk[4096];
   ssize_t n = ::recv(fd_, chunk, sizeof(chunk), 0);
-  if (n <= 0) return false;
+  if (n <= 0)
+    return false;
   buffer_.append(chunk, static_cast<std::size_t>(n));
   return true;
 }
@@ -61,7 +67,8 @@ bool RawConnection::fill() {
 std::string RawConnection::read_response() {
   std::size_t end;
   while ((end = buffer_.find("\r\n\r\n")) == std::string::npos) {
-    if (!fill()) return "";
+    if (!fill())
+      return "";
   }
   std::size_t length = 0;
   std::string head = buffer_.substr(0, end);
@@ -72,7 +79,8 @@ std::string RawConnection::read_response() {
     length = std::stoul(head.substr(at + 17));
   }
   while (buffer_.size() < end + 4 + length) {
-    if (!fill()) return "";
+    if (!fill())
+      return "";
   }
   std::string response = buffer_.substr(0, end + 4 + length);
   buffer_.erase(0, end + 4 + length);
@@ -83,16 +91,19 @@ bool RawConnection::closed_by_peer(std::chrono::milliseconds limit) {
   auto deadline = std::chrono::steady_clock::now() + limit;
   while (std::chrono::steady_clock::now() < deadline) {
     pollfd p{fd_, POLLIN, 0};
-    if (::poll(&p, 1, 100) <= 0) continue;
+    if (::poll(&p, 1, 100) <= 0)
+      continue;
     char chunk[4096];
     ssize_t n = ::recv(fd_, chunk, sizeof(chunk), 0);
-    if (n <= 0) return true;
+    if (n <= 0)
+      return true;
   }
   return false;
 }
 
 int status_of(const std::string& response) {
-  if (response.size() < 12 || response.compare(0, 5, "HTTP/") != 0) return 0;
+  if (response.size() < 12 || response.compare(0, 5, "HTTP/") != 0)
+    return 0;
   return std::stoi(response.substr(9, 3));
 }
 
@@ -114,7 +125,8 @@ bool has_header(const std::string& response, const std::string& name, const std:
 Logger LogCollector::logger() {
   return [this](LogLevel level, std::string_view message, std::span<const LogField> fields) {
     LogLine line{level, std::string(message), {}};
-    for (const LogField& f : fields) line.fields.emplace_back(std::string(f.key), f.value);
+    for (const LogField& f : fields)
+      line.fields.emplace_back(std::string(f.key), f.value);
     std::lock_guard lock(mutex_);
     lines_.push_back(std::move(line));
   };

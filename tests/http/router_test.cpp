@@ -1,8 +1,8 @@
 // Route matching on its own: patterns, specificity, 404/405 and HEAD.
 
-#include <catch2/catch.hpp>
-
 #include "adapters/http/router.h"
+
+#include <catch2/catch.hpp>
 
 using waflow::http::Router;
 

@@ -1,6 +1,6 @@
 // The HTTP server on 127.0.0.1, spoken to byte for byte over raw sockets.
 
-#include <catch2/catch.hpp>
+#include "adapters/http/server.h"
 
 #include <atomic>
 #include <memory>
@@ -8,8 +8,9 @@
 #include <thread>
 #include <vector>
 
+#include <catch2/catch.hpp>
+
 #include "adapters/http/client.h"
-#include "adapters/http/server.h"
 #include "tests/http/helpers.h"
 
 namespace {
@@ -74,9 +75,9 @@ TEST_CASE("the handler sees method, params, query, headers and body") {
   REQUIRE(port.ok());
 
   RawConnection c(port.value());
-  REQUIRE(c.send(
-      "POST /api/v1/deployments/ab%20c?x=1&y=a+b%21&x=2&flag HTTP/1.1\r\nHost: test\r\n"
-      "X-Custom: One\r\nx-custom: Two\r\nContent-Length: 5\r\n\r\nhello"));
+  REQUIRE(
+      c.send("POST /api/v1/deployments/ab%20c?x=1&y=a+b%21&x=2&flag HTTP/1.1\r\nHost: test\r\n"
+             "X-Custom: One\r\nx-custom: Two\r\nContent-Length: 5\r\n\r\nhello"));
   std::string response = c.read_response();
   CHECK(status_of(response) == 201);
   CHECK(body_of(response) == "made");
@@ -238,9 +239,8 @@ TEST_CASE("a body over the limit is 413, a header over the limit 431, and servin
   options.max_body_bytes = 1000;
   options.max_header_bytes = 2000;
   HttpServer server(options);
-  server.route("POST", "/in", [](const Request& r) {
-    return Response::text(200, std::to_string(r.body.size()));
-  });
+  server.route("POST", "/in",
+               [](const Request& r) { return Response::text(200, std::to_string(r.body.size())); });
   auto port = server.start();
   REQUIRE(port.ok());
 
@@ -256,8 +256,10 @@ TEST_CASE("a body over the limit is 413, a header over the limit 431, and servin
   {
     // A chunked body has no length up front: it is cut off when it passes the limit.
     RawConnection c(port.value());
-    REQUIRE(c.send("POST /in HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
-                   "400\r\n" + std::string(1024, 'y') + "\r\n0\r\n\r\n"));
+    REQUIRE(
+        c.send("POST /in HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+               "400\r\n" +
+               std::string(1024, 'y') + "\r\n0\r\n\r\n"));
     CHECK(status_of(c.read_response()) == 413);
   }
   {
@@ -279,7 +281,8 @@ TEST_CASE("a body over the limit is 413, a header over the limit 431, and servin
   auto lines = logs.lines();
   int refused = 0;
   for (const auto& line : lines) {
-    if (line.message == "request refused") ++refused;
+    if (line.message == "request refused")
+      ++refused;
   }
   CHECK(refused == 3);
 }
@@ -369,7 +372,8 @@ TEST_CASE("hundreds of connections wait on deferred replies without holding the 
   answerer.join();
   int answered = 0;
   for (auto& c : connections) {
-    if (body_of(c->read_response()) == "done") ++answered;
+    if (body_of(c->read_response()) == "done")
+      ++answered;
   }
   CHECK(answered == kWaiting);
 }
@@ -501,4 +505,23 @@ TEST_CASE("start reports an address it cannot bind") {
   auto invalid = third.start();
   REQUIRE_FALSE(invalid.ok());
   CHECK(invalid.error().message == "invalid listen address 'not-an-address'");
+}
+
+TEST_CASE("connections beyond max_connections are closed at once, and logged") {
+  LogCollector logs;
+  ServerOptions options = options_with(logs);
+  options.max_connections = 2;
+  HttpServer server(options);
+  server.route("GET", "/", [](const Request&) { return Response::text(200, "root"); });
+  auto port = server.start();
+  REQUIRE(port.ok());
+
+  RawConnection first(port.value());
+  RawConnection second(port.value());
+  REQUIRE(eventually([&] { return server.connection_count() == 2; }));
+  RawConnection third(port.value());
+  CHECK(third.closed_by_peer());
+  CHECK(logs.contains("max_connections"));
+  REQUIRE(first.send(get("/")));
+  CHECK(body_of(first.read_response()) == "root");
 }

@@ -1,16 +1,16 @@
 // WebSockets on 127.0.0.1, with Beast's own client on the far side.
 
-#include <sys/socket.h>
-#include <sys/time.h>
-
 #include <atomic>
+#include <mutex>
+#include <thread>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
 #include <catch2/catch.hpp>
-#include <mutex>
-#include <thread>
+#include <sys/socket.h>
+#include <sys/time.h>
 
 #include "adapters/http/server.h"
 #include "tests/http/helpers.h"
@@ -32,7 +32,8 @@ class WsClient {
   beast::error_code connect(std::uint16_t port, const std::string& target) {
     beast::error_code ec;
     stream_.next_layer().connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port), ec);
-    if (ec) return ec;
+    if (ec)
+      return ec;
     timeval limit{10, 0};
     ::setsockopt(stream_.next_layer().native_handle(), SOL_SOCKET, SO_RCVTIMEO, &limit,
                  sizeof(limit));
@@ -74,7 +75,9 @@ struct Opened {
     h.on_message = [](const WsPtr& c, std::string_view text) {
       c->send("echo:" + std::string(text));
     };
-    h.on_close = [this](const WsPtr&) { ++closed; };
+    h.on_close = [this](const WsPtr&) {
+      ++closed;
+    };
     return h;
   }
   std::size_t count() {
@@ -133,7 +136,8 @@ TEST_CASE("websocket: messages sent from another thread arrive, in order") {
   REQUIRE_FALSE(client.connect(port.value(), "/events"));
   REQUIRE(eventually([&] { return opened.count() == 1; }));
   std::thread sender([connection = opened.first()] {
-    for (int i = 0; i < 200; ++i) connection->send("m" + std::to_string(i));
+    for (int i = 0; i < 200; ++i)
+      connection->send("m" + std::to_string(i));
   });
   sender.join();
   for (int i = 0; i < 200; ++i) {
@@ -171,7 +175,8 @@ TEST_CASE("websocket: admit refuses an upgrade, and an unknown path is 404") {
   Opened opened;
   WsHandler handler = opened.handler();
   handler.admit = [](const Request& request) -> std::optional<Response> {
-    if (request.query_param("token") == "secret") return std::nullopt;
+    if (request.query_param("token") == "secret")
+      return std::nullopt;
     return Response::error(401, "unauthorized", "a token is required");
   };
   server.websocket("/chat", handler);
@@ -196,6 +201,12 @@ TEST_CASE("websocket: admit refuses an upgrade, and an unknown path is 404") {
   test::RawConnection raw_lost(port.value());
   REQUIRE(raw_lost.send("GET /elsewhere" + upgrade));
   CHECK(test::status_of(raw_lost.read_response()) == 404);
+  // A plain request to a WebSocket path is told to upgrade.
+  test::RawConnection plain(port.value());
+  REQUIRE(plain.send("GET /chat HTTP/1.1\r\nHost: t\r\n\r\n"));
+  response = plain.read_response();
+  CHECK(test::status_of(response) == 426);
+  CHECK(test::has_header(response, "Upgrade", "websocket"));
 
   WsClient admitted;
   CHECK_FALSE(admitted.connect(port.value(), "/chat?token=secret"));
@@ -222,7 +233,8 @@ TEST_CASE("websocket: a message over the limit closes the connection with 1009")
   beast::error_code ec;
   client.read(ec);
   CHECK(ec);
-  if (ec == ws::error::closed) CHECK(client.stream().reason().code == ws::close_code::too_big);
+  if (ec == ws::error::closed)
+    CHECK(client.stream().reason().code == ws::close_code::too_big);
   CHECK(eventually([&] { return logs.contains("websocket message over the limit"); }));
   CHECK(eventually([&] { return opened.closed == 1; }));
 }
