@@ -260,3 +260,21 @@ TEST_CASE("websocket: stop sends open connections a going-away close frame") {
   server.reset();
   CHECK_FALSE(opened.first()->send("after the server is gone"));
 }
+
+TEST_CASE("websocket: a peer that answers no ping is closed after the idle timeout") {
+  LogCollector logs;
+  ServerOptions options;
+  options.logger = logs.logger();
+  options.ws_idle_timeout = 300ms;
+  HttpServer server(options);
+  Opened opened;
+  server.websocket("/events", opened.handler());
+  auto port = server.start();
+  REQUIRE(port.ok());
+
+  // Beast's client answers pings only while it reads; this one never reads.
+  WsClient client;
+  REQUIRE_FALSE(client.connect(port.value(), "/events"));
+  CHECK(eventually([&] { return opened.closed == 1; }));
+  CHECK(logs.contains("stopped answering pings"));
+}
