@@ -165,6 +165,7 @@ class In {
       case Value::Type::List: {
         const std::uint64_t n = count();
         Value::List items;
+        items.reserve(n);
         for (std::uint64_t i = 0; i < n && ok_; ++i) {
           items.push_back(value(depth + 1));
         }
@@ -173,6 +174,7 @@ class In {
       case Value::Type::Object: {
         const std::uint64_t n = count();
         Value::Object fields;
+        fields.reserve(n);
         for (std::uint64_t i = 0; i < n && ok_; ++i) {
           std::string key = str();
           fields.emplace_back(std::move(key), value(depth + 1));
@@ -186,6 +188,7 @@ class In {
   VarMap vars() {
     VarMap m;
     const std::uint64_t n = count();
+    m.reserve(n);
     for (std::uint64_t i = 0; i < n && ok_; ++i) {
       std::string name = str();
       Value v = value(0);
@@ -250,6 +253,7 @@ Result<RunState> deserialize_state(std::string_view blob) {
   state.pc = static_cast<std::uint32_t>(in.varint());
   state.step = static_cast<std::uint32_t>(in.varint());
   const std::uint64_t frames = in.count();
+  state.frames.reserve(frames);
   for (std::uint64_t i = 0; i < frames && in.ok(); ++i) {
     Frame f;
     f.flow = static_cast<std::uint32_t>(in.varint());

@@ -83,6 +83,7 @@ class VarMap {
   // Adds a variable known to sort after every present one (decoding a sorted
   // map); falls back to set() otherwise.
   void append(std::string name, Value value);
+  void reserve(std::size_t n) { items_.reserve(n); }
   const std::vector<std::pair<std::string, Value>>& items() const { return items_; }
   std::size_t size() const { return items_.size(); }
   bool operator==(const VarMap& other) const = default;
