@@ -1,0 +1,422 @@
+// The serve config file (config.h): YAML -> ServeConfig, with `${ENV}`
+// interpolation and errors that say where (file:line:col), what and which key.
+
+#include "runtime/server/config.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <yaml-cpp/yaml.h>
+
+namespace waflow::server {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// A config error, carried out of the walk by exception inside this file only.
+struct ConfigError {
+  std::string message;
+};
+
+class Reader {
+ public:
+  Reader(std::string path, const EnvLookup& env) : path_(std::move(path)), env_(env) {}
+
+  [[noreturn]] void fail(const YAML::Node& node, const std::string& key,
+                         const std::string& what) const {
+    std::string where = path_;
+    if (node.IsDefined() && node.Mark().line >= 0) {
+      where +=
+          ":" + std::to_string(node.Mark().line + 1) + ":" + std::to_string(node.Mark().column + 1);
+    }
+    throw ConfigError{where + ": " + (key.empty() ? std::string() : key + ": ") + what};
+  }
+
+  // A map's keys must all be known.
+  void only(const YAML::Node& node, const std::string& key,
+            std::initializer_list<std::string_view> known) const {
+    if (!node.IsMap()) {
+      fail(node, key, "expected a mapping");
+    }
+    for (const auto& kv : node) {
+      const std::string name = kv.first.Scalar();
+      bool ok = false;
+      for (std::string_view k : known) {
+        ok = ok || k == name;
+      }
+      if (!ok) {
+        std::string list;
+        for (std::string_view k : known) {
+          list += (list.empty() ? "" : ", ") + std::string(k);
+        }
+        fail(kv.first, key.empty() ? name : key + "." + name,
+             "unknown key (expected one of: " + list + ")");
+      }
+    }
+  }
+
+  std::string text(const YAML::Node& node, const std::string& key) const {
+    if (!node.IsScalar()) {
+      fail(node, key, "expected a text value");
+    }
+    Result<std::string> v = interpolate(node.Scalar(), env_);
+    if (!v) {
+      fail(node, key, v.error().message);
+    }
+    return v.value();
+  }
+
+  std::int64_t integer(const YAML::Node& node, const std::string& key, std::int64_t min,
+                       std::int64_t max) const {
+    const std::string t = text(node, key);
+    char* end = nullptr;
+    errno = 0;
+    const long long v = std::strtoll(t.c_str(), &end, 10);
+    if (t.empty() || end != t.c_str() + t.size() || errno != 0 || v < min || v > max) {
+      fail(node, key,
+           "expected a whole number from " + std::to_string(min) + " to " + std::to_string(max) +
+               ", got '" + t + "'");
+    }
+    return v;
+  }
+
+  double number(const YAML::Node& node, const std::string& key) const {
+    const std::string t = text(node, key);
+    std::istringstream in(t);
+    in.imbue(std::locale::classic());
+    double v = 0;
+    in >> v;
+    if (t.empty() || !in.eof() || in.fail() || v < 0) {
+      fail(node, key, "expected a number >= 0, got '" + t + "'");
+    }
+    return v;
+  }
+
+  std::string path_value(const YAML::Node& node, const std::string& key) const {
+    const std::string t = text(node, key);
+    if (t.empty()) {
+      fail(node, key, "expected a path");
+    }
+    fs::path p(t);
+    if (p.is_relative()) {
+      p = fs::path(path_).parent_path() / p;
+    }
+    return p.lexically_normal().string();
+  }
+
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  const EnvLookup& env_;
+};
+
+bool valid_webhook_path(const std::string& p) {
+  if (p.empty() || p[0] != '/' || p.find("//") != std::string::npos) {
+    return false;
+  }
+  for (const char c : p) {
+    if (c == '{' || c == '}' || c == '*' || c == '?' || c == '#' || c == ' ') {
+      return false;
+    }
+  }
+  return true;
+}
+
+void read_device(const Reader& r, const YAML::Node& node, const std::string& key, DeviceConfig& d) {
+  r.only(node, key,
+         {"name", "gateway", "webhook_path", "rate_per_second", "phone_number_id", "access_token",
+          "verify_token", "app_secret", "graph_base", "graph_version", "base_url", "session",
+          "api_key", "hmac_key"});
+  if (!node["name"]) {
+    r.fail(node, key, "a device needs a name");
+  }
+  d.name = r.text(node["name"], key + ".name");
+  if (d.name.empty()) {
+    r.fail(node["name"], key + ".name", "must not be empty");
+  }
+  if (!node["gateway"]) {
+    r.fail(node, key, "a device needs a gateway (meta, waha or web)");
+  }
+  d.gateway = r.text(node["gateway"], key + ".gateway");
+  if (d.gateway != "meta" && d.gateway != "waha" && d.gateway != "web") {
+    r.fail(node["gateway"], key + ".gateway",
+           "unknown gateway '" + d.gateway + "' (expected meta, waha or web)");
+  }
+  auto opt = [&](const char* name, std::string& out) {
+    if (node[name]) {
+      out = r.text(node[name], key + "." + name);
+    }
+  };
+  opt("webhook_path", d.webhook_path);
+  if (node["rate_per_second"]) {
+    d.rate_per_second = r.number(node["rate_per_second"], key + ".rate_per_second");
+  }
+  opt("phone_number_id", d.phone_number_id);
+  opt("access_token", d.access_token);
+  opt("verify_token", d.verify_token);
+  opt("app_secret", d.app_secret);
+  opt("graph_base", d.graph_base);
+  opt("graph_version", d.graph_version);
+  opt("base_url", d.base_url);
+  opt("session", d.session);
+  opt("api_key", d.api_key);
+  opt("hmac_key", d.hmac_key);
+  if (!d.webhook_path.empty() && !valid_webhook_path(d.webhook_path)) {
+    r.fail(node["webhook_path"], key + ".webhook_path",
+           "'" + d.webhook_path + "' is not a plain absolute path");
+  }
+  auto need = [&](const char* name, const std::string& value, const char* why) {
+    if (value.empty()) {
+      r.fail(node[name] ? node[name] : node, key + "." + name, why);
+    }
+  };
+  if (d.gateway == "meta") {
+    need("phone_number_id", d.phone_number_id, "a meta device needs its phone_number_id");
+    need("access_token", d.access_token, "a meta device needs an access_token");
+    need("graph_base", d.graph_base, "must not be empty");
+    need("graph_version", d.graph_version, "must not be empty");
+    if (d.graph_base.rfind("http://", 0) != 0 && d.graph_base.rfind("https://", 0) != 0) {
+      r.fail(node["graph_base"], key + ".graph_base", "expected an http:// or https:// URL");
+    }
+  } else if (d.gateway == "waha") {
+    need("base_url", d.base_url, "a waha device needs the WAHA server's base_url");
+    if (d.base_url.rfind("http://", 0) != 0 && d.base_url.rfind("https://", 0) != 0) {
+      r.fail(node["base_url"], key + ".base_url", "expected an http:// or https:// URL");
+    }
+  }
+}
+
+ServeConfig read_config(const Reader& r, const YAML::Node& root) {
+  ServeConfig c;
+  c.path = r.path();
+  if (!root.IsDefined() || root.IsNull()) {
+    r.fail(root, "", "the config is empty");
+  }
+  r.only(root, "",
+         {"listen", "storage", "flows", "bundle", "timezone", "devices", "api", "workers"});
+  if (const YAML::Node l = root["listen"]) {
+    r.only(l, "listen", {"host", "port", "threads"});
+    if (l["host"]) {
+      c.listen.host = r.text(l["host"], "listen.host");
+    }
+    if (l["port"]) {
+      c.listen.port = static_cast<std::uint16_t>(r.integer(l["port"], "listen.port", 0, 65535));
+    }
+    if (l["threads"]) {
+      c.listen.threads = static_cast<int>(r.integer(l["threads"], "listen.threads", 1, 64));
+    }
+  }
+  const YAML::Node s = root["storage"];
+  if (!s) {
+    r.fail(root, "storage", "missing (e.g. storage: {sqlite: waflow.db})");
+  }
+  r.only(s, "storage", {"sqlite"});
+  if (!s["sqlite"]) {
+    r.fail(s, "storage.sqlite", "missing: the database file");
+  }
+  c.sqlite = r.path_value(s["sqlite"], "storage.sqlite");
+  if (const YAML::Node f = root["flows"]) {
+    if (f.IsScalar()) {
+      c.flows.push_back(r.path_value(f, "flows"));
+    } else if (f.IsSequence()) {
+      for (std::size_t i = 0; i < f.size(); ++i) {
+        c.flows.push_back(r.path_value(f[i], "flows[" + std::to_string(i) + "]"));
+      }
+    } else {
+      r.fail(f, "flows", "expected a path or a list of paths");
+    }
+  }
+  if (root["bundle"]) {
+    c.bundle = r.path_value(root["bundle"], "bundle");
+  }
+  if (c.flows.empty() == c.bundle.empty()) {
+    r.fail(root, "", "set exactly one of flows (sources to compile) and bundle (a .wfb file)");
+  }
+  if (root["timezone"]) {
+    c.timezone = r.text(root["timezone"], "timezone");
+  }
+  if (root["workers"]) {
+    c.workers = static_cast<int>(r.integer(root["workers"], "workers", 1, 64));
+  }
+  const YAML::Node devices = root["devices"];
+  if (!devices || !devices.IsSequence() || devices.size() == 0) {
+    r.fail(devices ? devices : root, "devices", "expected a list of at least one device");
+  }
+  std::set<std::string> names;
+  std::set<std::string> paths;
+  for (std::size_t i = 0; i < devices.size(); ++i) {
+    const std::string key = "devices[" + std::to_string(i) + "]";
+    DeviceConfig d;
+    read_device(r, devices[i], key, d);
+    if (!names.insert(d.name).second) {
+      r.fail(devices[i]["name"], key + ".name", "a second device named '" + d.name + "'");
+    }
+    c.devices.push_back(std::move(d));
+  }
+  // Default webhook paths: /webhooks/<gateway>, made unique by the device name.
+  for (DeviceConfig& d : c.devices) {
+    if (d.webhook_path.empty() && d.gateway != "web") {
+      int same = 0;
+      for (const DeviceConfig& o : c.devices) {
+        same += o.gateway == d.gateway ? 1 : 0;
+      }
+      d.webhook_path = "/webhooks/" + d.gateway + (same > 1 ? "/" + d.name : "");
+    }
+  }
+  for (std::size_t i = 0; i < c.devices.size(); ++i) {
+    const DeviceConfig& d = c.devices[i];
+    if (!d.webhook_path.empty() && !paths.insert(d.webhook_path).second) {
+      r.fail(devices[i], "devices[" + std::to_string(i) + "].webhook_path",
+             "'" + d.webhook_path + "' is used by another device");
+    }
+  }
+  if (const YAML::Node api = root["api"]) {
+    r.only(api, "api", {"tokens"});
+    if (const YAML::Node tokens = api["tokens"]) {
+      if (!tokens.IsSequence()) {
+        r.fail(tokens, "api.tokens", "expected a list");
+      }
+      for (std::size_t i = 0; i < tokens.size(); ++i) {
+        const std::string key = "api.tokens[" + std::to_string(i) + "]";
+        r.only(tokens[i], key, {"token", "scopes"});
+        ApiToken t;
+        if (tokens[i]["token"]) {
+          t.token = r.text(tokens[i]["token"], key + ".token");
+        }
+        if (const YAML::Node scopes = tokens[i]["scopes"]) {
+          if (!scopes.IsSequence()) {
+            r.fail(scopes, key + ".scopes", "expected a list of deploy, send, read, admin");
+          }
+          for (std::size_t j = 0; j < scopes.size(); ++j) {
+            const std::string sk = key + ".scopes[" + std::to_string(j) + "]";
+            const std::string scope = r.text(scopes[j], sk);
+            if (scope != "deploy" && scope != "send" && scope != "read" && scope != "admin") {
+              r.fail(scopes[j], sk,
+                     "unknown scope '" + scope + "' (expected deploy, send, read or admin)");
+            }
+            t.scopes.push_back(scope);
+          }
+        }
+        if (!t.token.empty()) {
+          c.tokens.push_back(std::move(t));
+        }
+      }
+    }
+  }
+  return c;
+}
+
+}  // namespace
+
+std::optional<std::string> process_env(const std::string& name) {
+  const char* v = std::getenv(name.c_str());
+  if (v == nullptr) {
+    return std::nullopt;
+  }
+  return std::string(v);
+}
+
+Result<std::string> interpolate(std::string_view text, const EnvLookup& env) {
+  std::string out;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const char c = text[i];
+    if (c != '$') {
+      out += c;
+      ++i;
+      continue;
+    }
+    if (i + 1 < text.size() && text[i + 1] == '$') {
+      out += '$';
+      i += 2;
+      continue;
+    }
+    if (i + 1 >= text.size() || text[i + 1] != '{') {
+      out += c;
+      ++i;
+      continue;
+    }
+    const std::size_t close = text.find('}', i + 2);
+    if (close == std::string_view::npos) {
+      return Error{ErrorCode::InvalidInput, "unclosed '${' (write '$$' for a literal '$')"};
+    }
+    const std::string_view inside = text.substr(i + 2, close - i - 2);
+    const std::size_t dash = inside.find(":-");
+    const std::string name(inside.substr(0, dash));
+    if (name.empty()) {
+      return Error{ErrorCode::InvalidInput, "'${}' names no environment variable"};
+    }
+    for (const char n : name) {
+      const bool ok =
+          (n >= 'A' && n <= 'Z') || (n >= 'a' && n <= 'z') || (n >= '0' && n <= '9') || n == '_';
+      if (!ok) {
+        return Error{ErrorCode::InvalidInput, "'" + name + "' is not an environment variable name"};
+      }
+    }
+    const std::optional<std::string> value = env(name);
+    if (dash != std::string_view::npos) {
+      out += value && !value->empty() ? *value : std::string(inside.substr(dash + 2));
+    } else if (value) {
+      out += *value;
+    } else {
+      return Error{ErrorCode::NotFound, "environment variable " + name + " is not set (use ${" +
+                                            name + ":-default} for a default)"};
+    }
+    i = close + 1;
+  }
+  return out;
+}
+
+Result<ServeConfig> parse_config(std::string_view text, const std::string& path,
+                                 const EnvLookup& env) {
+  const std::string absolute = fs::absolute(fs::path(path)).lexically_normal().string();
+  Reader reader(absolute, env);
+  try {
+    const YAML::Node root = YAML::Load(std::string(text));
+    ServeConfig c = read_config(reader, root);
+    c.path = path;
+    return c;
+  } catch (const ConfigError& e) {
+    // Errors name the file as the user gave it.
+    std::string message = e.message;
+    if (message.rfind(absolute, 0) == 0) {
+      message = path + message.substr(absolute.size());
+    }
+    return Error{ErrorCode::InvalidInput, message};
+  } catch (const YAML::Exception& e) {
+    return Error{ErrorCode::InvalidInput, path + ":" + std::to_string(e.mark.line + 1) + ":" +
+                                              std::to_string(e.mark.column + 1) + ": " + e.msg};
+  }
+}
+
+Result<ServeConfig> load_config(const std::string& path, const EnvLookup& env) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return Error{ErrorCode::NotFound, path + ": cannot read the config file"};
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse_config(text.str(), path, env);
+}
+
+std::string ServeConfig::describe() const {
+  std::string out = "listen " + listen.host + ":" + std::to_string(listen.port) + ", sqlite " +
+                    sqlite + ", devices";
+  for (const DeviceConfig& d : devices) {
+    out += " " + d.name + " (" + d.gateway + (d.webhook_path.empty() ? "" : " " + d.webhook_path);
+    if (d.gateway == "meta") {
+      out += d.app_secret.empty() ? ", unsigned" : ", signed";
+    } else if (d.gateway == "waha") {
+      out += d.hmac_key.empty() ? ", unsigned" : ", signed";
+    }
+    out += ")";
+  }
+  return out;
+}
+
+}  // namespace waflow::server

@@ -1,0 +1,87 @@
+#pragma once
+
+// The config file of `waflow serve`: one YAML file that declares where to
+// listen, the database, the flows, the devices (our numbers) with their gateway
+// and credentials, and the API tokens. See docs/serve.md and
+// schemas/config.schema.json.
+//
+// Every scalar may use `${NAME}` (the environment variable; an error when it is
+// unset) and `${NAME:-default}` (the default when it is unset or empty); `$$`
+// is a literal `$`. Errors name the place and the key path:
+//   waflow.yaml:7:20: devices[0].phone_number_id: environment variable PNID is not set
+// Relative paths (storage, flows, bundle) are resolved against the directory of
+// the config file, so a config works from any working directory. Secrets are
+// kept here only to hand to the gateways; describe() never shows them.
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "runtime/base/result.h"
+
+namespace waflow::server {
+
+struct ListenConfig {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8080;
+  int threads = 2;
+};
+
+struct DeviceConfig {
+  std::string name;
+  std::string gateway;       // "meta" | "waha" | "web"
+  std::string webhook_path;  // Default: /webhooks/<gateway>, or /webhooks/<gateway>/<name>
+                             // when several devices share a gateway.
+  double rate_per_second = 80;
+  // meta
+  std::string phone_number_id;
+  std::string access_token;  // secret
+  std::string verify_token;  // secret
+  std::string app_secret;    // secret; empty: signatures are not checked
+  std::string graph_base = "https://graph.facebook.com";
+  std::string graph_version = "v21.0";
+  // waha
+  std::string base_url;
+  std::string session = "default";
+  std::string api_key;   // secret
+  std::string hmac_key;  // secret; empty: signatures are not checked
+};
+
+struct ApiToken {
+  std::string token;  // secret
+  std::vector<std::string> scopes;
+};
+
+struct ServeConfig {
+  std::string path;  // The config file.
+  ListenConfig listen;
+  std::string sqlite;              // Absolute.
+  std::vector<std::string> flows;  // Absolute; compiled at start.
+  std::string bundle;              // Absolute; or a compiled bundle.
+  std::string timezone;
+  std::vector<DeviceConfig> devices;
+  std::vector<ApiToken> tokens;  // Those with an empty token are dropped.
+  int workers = 2;
+
+  // A one-line summary for the start-up log, without secrets.
+  std::string describe() const;
+};
+
+using EnvLookup = std::function<std::optional<std::string>(const std::string& name)>;
+
+// The process environment.
+std::optional<std::string> process_env(const std::string& name);
+
+// Reads and validates `path`.
+Result<ServeConfig> load_config(const std::string& path, const EnvLookup& env = process_env);
+// The same from text; `path` names it in errors and anchors relative paths.
+Result<ServeConfig> parse_config(std::string_view text, const std::string& path,
+                                 const EnvLookup& env = process_env);
+
+// Expands ${NAME} and ${NAME:-default} in `text`; the error says what is wrong.
+Result<std::string> interpolate(std::string_view text, const EnvLookup& env);
+
+}  // namespace waflow::server

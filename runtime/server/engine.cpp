@@ -1,0 +1,1116 @@
+// The engine of `waflow serve` (engine.h): ingest batches, workers, the
+// outbox dispatcher and the timer loop.
+
+#include "runtime/server/engine.h"
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstdio>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "runtime/bytecode/bundle.h"
+#include "runtime/host/session.h"
+#include "runtime/host/session_blob.h"
+
+namespace waflow::server {
+
+namespace {
+
+using storage::Millis;
+using vm::Value;
+
+struct LoadedBundle {
+  bytecode::Bundle bundle;
+  std::array<std::uint8_t, 32> hash{};
+  std::string hex;
+};
+
+std::optional<std::array<std::uint8_t, 32>> hash_from_hex(const std::string& hex) {
+  if (hex.size() != 64) {
+    return std::nullopt;
+  }
+  std::array<std::uint8_t, 32> out{};
+  for (std::size_t i = 0; i < 32; ++i) {
+    const std::string byte = hex.substr(2 * i, 2);
+    char* end = nullptr;
+    const unsigned long v = std::strtoul(byte.c_str(), &end, 16);
+    if (end != byte.c_str() + 2) {
+      return std::nullopt;
+    }
+    out[i] = static_cast<std::uint8_t>(v);
+  }
+  return out;
+}
+
+std::string hex_of(const std::array<std::uint8_t, 32>& hash) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(64);
+  for (const std::uint8_t b : hash) {
+    out += kDigits[b >> 4];
+    out += kDigits[b & 15];
+  }
+  return out;
+}
+
+std::string text_field(const Value& v, std::string_view name) {
+  const Value* f = v.field(name);
+  return f != nullptr && f->is_text() ? f->as_text() : std::string();
+}
+
+// JSON text -> a value; a message gets the tag the VM gives messages.
+std::optional<Value> value_of(const std::string& json, vm::Tag tag = vm::Tag::None) {
+  Value v;
+  if (!vm::from_json(json, v)) {
+    return std::nullopt;
+  }
+  if (tag != vm::Tag::None && v.type() == Value::Type::Object) {
+    return Value::object(v.as_object(), tag);
+  }
+  return v;
+}
+
+Value failure(const std::string& error) {
+  return Value::object({{"ok", Value::boolean(false)}, {"error", Value::text(error)}});
+}
+
+// Defers every call that needs the network: the server answers it later, from
+// the dispatcher, through an inbox row (Session::complete()).
+class DeferAll final : public host::Responder {
+ public:
+  bool defer(const host::Request& /*request*/) override { return true; }
+  Value answer(const host::Request& /*request*/) override { return failure("deferred"); }
+};
+
+const char* outbox_kind(bytecode::EffectKind kind) {
+  switch (kind) {
+    case bytecode::EffectKind::AiReply:
+    case bytecode::EffectKind::AiExtract:
+    case bytecode::EffectKind::AiClassify:
+      return "ai";
+    case bytecode::EffectKind::Http:
+      return "http";
+    case bytecode::EffectKind::StoreRecord:
+      return "store";
+    default:
+      return "call";
+  }
+}
+
+// An outbox row's outcome, recorded by an apply thread.
+struct Applied {
+  storage::OutboxRow row;
+  DeliveryResult result;
+  bool through_transport = false;
+};
+
+struct Breaker {
+  int failures = 0;
+  Millis open_until = 0;
+};
+
+struct Bucket {
+  double tokens = -1;  // -1: full on first use.
+  Millis last_ms = 0;
+};
+
+}  // namespace
+
+struct Engine::Impl {
+  storage::Store& store;
+  Clock& clock;
+  Transport& transport;
+  JsonLog& log;
+  EngineOptions options;
+
+  std::atomic<bool> running{false};
+  std::atomic<bool> stopping{false};
+  std::atomic<bool> draining{false};
+  std::atomic<bool> stopped{false};
+
+  // Bundles by hash; the active hash.
+  mutable std::mutex bundles_mutex;
+  std::map<std::string, std::shared_ptr<const LoadedBundle>> bundles;
+  std::string active;
+
+  // Work signal for workers: a generation counter avoids lost wake-ups.
+  std::mutex work_mutex;
+  std::condition_variable work_cv;
+  std::uint64_t work_gen = 0;
+
+  // Outbox signal for the dispatcher, timers signal for the timer loop.
+  std::mutex outbox_mutex;
+  std::condition_variable outbox_cv;
+  std::uint64_t outbox_gen = 0;
+  std::mutex timer_mutex;
+  std::condition_variable timer_cv;
+  std::uint64_t timer_gen = 0;
+
+  // Ingest queue.
+  struct IngestJob {
+    std::vector<storage::Inbound> items;
+    std::size_t message_count = 0;
+    std::function<void(Result<IngestSummary>)> done;
+  };
+  std::mutex ingest_mutex;
+  std::condition_variable ingest_cv;
+  std::deque<IngestJob> ingest_queue;
+  bool ingest_closed = false;
+
+  // Delivery outcomes waiting to be recorded.
+  std::mutex apply_mutex;
+  std::condition_variable apply_cv;
+  std::deque<Applied> apply_queue;
+  std::int64_t inflight = 0;  // Started and not recorded yet (under apply_mutex).
+  bool apply_closed = false;
+
+  std::mutex breaker_mutex;
+  std::map<std::string, Breaker> breakers;
+  std::map<std::string, Bucket> buckets;  // Dispatcher thread only.
+
+  mutable std::mutex counters_mutex;
+  EngineCounters counters;
+
+  std::mutex rng_mutex;
+  std::mt19937_64 rng{std::random_device{}()};
+
+  std::vector<std::thread> workers;
+  std::vector<std::thread> ingesters;
+  std::vector<std::thread> appliers;
+  std::thread dispatcher;
+  std::thread timer_thread;
+
+  Impl(storage::Store& s, Clock& c, Transport& t, JsonLog& l, EngineOptions o)
+      : store(s), clock(c), transport(t), log(l), options(std::move(o)) {}
+
+  void bump(std::int64_t EngineCounters::*field, std::int64_t n = 1) {
+    const std::lock_guard lock(counters_mutex);
+    counters.*field += n;
+  }
+
+  static void signal(std::mutex& m, std::condition_variable& cv, std::uint64_t& gen) {
+    {
+      const std::lock_guard lock(m);
+      ++gen;
+    }
+    cv.notify_all();
+  }
+  void wake_workers() { signal(work_mutex, work_cv, work_gen); }
+  void wake_dispatcher() { signal(outbox_mutex, outbox_cv, outbox_gen); }
+  void wake_timers() { signal(timer_mutex, timer_cv, timer_gen); }
+
+  // Waits until the generation moves past `seen`, `ms` pass or the engine stops.
+  static void wait_for(std::mutex& m, std::condition_variable& cv, const std::uint64_t& gen,
+                       std::uint64_t seen, std::int64_t ms, const std::atomic<bool>& stop) {
+    std::unique_lock lock(m);
+    cv.wait_for(lock, std::chrono::milliseconds(std::max<std::int64_t>(ms, 1)),
+                [&] { return gen != seen || stop.load(); });
+  }
+
+  // ---- bundles ----
+
+  Result<std::shared_ptr<const LoadedBundle>> bundle(const std::string& hash) {
+    {
+      const std::lock_guard lock(bundles_mutex);
+      auto it = bundles.find(hash);
+      if (it != bundles.end()) {
+        return it->second;
+      }
+    }
+    Result<std::optional<storage::StoredBundle>> stored = store.bundle(hash);
+    if (!stored) {
+      return stored.error();
+    }
+    if (!stored.value()) {
+      return Error{ErrorCode::NotFound, "bundle " + hash + " is not in the store"};
+    }
+    return remember(stored.value()->bytes, hash);
+  }
+
+  Result<std::shared_ptr<const LoadedBundle>> remember(const std::string& bytes,
+                                                       const std::string& hash) {
+    const std::vector<std::uint8_t> data(bytes.begin(), bytes.end());
+    Result<bytecode::Bundle> loaded = bytecode::load_bundle(data);
+    if (!loaded) {
+      return Error{ErrorCode::InvalidInput,
+                   "bundle " + hash + " does not load: " + loaded.error().message};
+    }
+    auto b = std::make_shared<LoadedBundle>();
+    b->bundle = std::move(loaded).value();
+    const std::optional<std::array<std::uint8_t, 32>> h = hash_from_hex(hash);
+    if (!h) {
+      return Error{ErrorCode::InvalidInput, "bundle hash '" + hash + "' is not SHA-256 hex"};
+    }
+    b->hash = *h;
+    b->hex = hash;
+    const std::lock_guard lock(bundles_mutex);
+    auto [it, inserted] = bundles.emplace(hash, std::move(b));
+    return it->second;
+  }
+
+  Result<std::shared_ptr<const LoadedBundle>> active_bundle() {
+    std::string hash;
+    {
+      const std::lock_guard lock(bundles_mutex);
+      hash = active;
+    }
+    if (hash.empty()) {
+      Result<std::optional<storage::StoredBundle>> stored = store.active_bundle();
+      if (!stored) {
+        return stored.error();
+      }
+      if (!stored.value()) {
+        return Error{ErrorCode::NotFound, "no bundle is deployed"};
+      }
+      hash = stored.value()->info.hash;
+      Result<std::shared_ptr<const LoadedBundle>> b = remember(stored.value()->bytes, hash);
+      if (b) {
+        const std::lock_guard lock(bundles_mutex);
+        active = hash;
+      }
+      return b;
+    }
+    return bundle(hash);
+  }
+
+  // ---- ingest ----
+
+  void ingest_loop() {
+    for (;;) {
+      std::vector<IngestJob> jobs;
+      {
+        std::unique_lock lock(ingest_mutex);
+        ingest_cv.wait(lock, [&] { return !ingest_queue.empty() || ingest_closed; });
+        if (ingest_queue.empty()) {
+          return;
+        }
+        // Everything queued goes into one store call: one commit for a burst.
+        while (!ingest_queue.empty() && jobs.size() < 256) {
+          jobs.push_back(std::move(ingest_queue.front()));
+          ingest_queue.pop_front();
+        }
+      }
+      std::vector<storage::Inbound> batch;
+      for (IngestJob& job : jobs) {
+        for (storage::Inbound& item : job.items) {
+          batch.push_back(std::move(item));
+        }
+      }
+      Result<std::vector<storage::IngestOutcome>> outcomes = store.ingest(batch);
+      if (!outcomes) {
+        log.error("ingest_failed", {{"error", outcomes.error().message}});
+        for (IngestJob& job : jobs) {
+          job.done(outcomes.error());
+        }
+        continue;
+      }
+      std::size_t at = 0;
+      bool any_new = false;
+      for (IngestJob& job : jobs) {
+        IngestSummary summary;
+        const std::size_t n = job.items.size();
+        for (std::size_t i = 0; i < n && at < outcomes.value().size(); ++i, ++at) {
+          switch (outcomes.value()[at]) {
+            case storage::IngestOutcome::New:
+              ++summary.accepted;
+              any_new = true;
+              break;
+            case storage::IngestOutcome::Duplicate:
+              ++summary.duplicates;
+              break;
+            case storage::IngestOutcome::StatusApplied:
+              ++summary.statuses;
+              break;
+            case storage::IngestOutcome::StatusUnknown:
+              ++summary.unknown_statuses;
+              break;
+          }
+        }
+        job.done(summary);
+      }
+      if (any_new) {
+        wake_workers();
+      }
+    }
+  }
+
+  // ---- workers ----
+
+  void worker_loop(const std::string& worker_id) {
+    while (!stopping.load()) {
+      std::uint64_t seen = 0;
+      {
+        const std::lock_guard lock(work_mutex);
+        seen = work_gen;
+      }
+      Result<std::optional<storage::Claim>> claim =
+          store.claim(worker_id, clock.now_ms(), options.lease_ms);
+      if (!claim) {
+        log.error("claim_failed", {{"worker", worker_id}, {"error", claim.error().message}});
+        wait_for(work_mutex, work_cv, work_gen, seen + 1, 200, stopping);
+        continue;
+      }
+      if (!claim.value()) {
+        wait_for(work_mutex, work_cv, work_gen, seen, options.idle_poll_ms, stopping);
+        continue;
+      }
+      storage::Claim c = std::move(claim).value().value();
+      if (!run_turn(c)) {
+        bump(&EngineCounters::turn_errors);
+        // The rows stay pending; give the problem a moment before the next try.
+        (void)store.release(c);
+        wait_for(work_mutex, work_cv, work_gen, seen + 1, 1000, stopping);
+      }
+    }
+  }
+
+  // Which bundle the conversation runs on, and its restored (or new) session.
+  struct Opened {
+    std::shared_ptr<const LoadedBundle> bundle;
+    std::optional<host::Session> session;
+    bool fresh = true;
+  };
+
+  Result<Opened> open_session(const storage::Claim& c, host::Responder& responder,
+                              const host::ContactProfile& profile, Millis now) {
+    Opened out;
+    std::optional<std::string> pinned;
+    if (c.session) {
+      Result<host::SessionPeek> peek = host::peek_session(c.session->blob);
+      if (peek && peek.value().active) {
+        pinned = hex_of(peek.value().bundle_hash);
+      } else if (!peek) {
+        log.error("session_unreadable", {{"device", c.key.device},
+                                         {"contact", c.key.contact},
+                                         {"error", peek.error().message}});
+      }
+    }
+    Result<std::shared_ptr<const LoadedBundle>> b = pinned ? bundle(*pinned) : active_bundle();
+    if (!b) {
+      return b.error();
+    }
+    out.bundle = std::move(b).value();
+    host::SessionOptions so;
+    so.contact = profile;
+    so.start_ms = now;
+    so.bundle_hash = out.bundle->hash;
+    if (c.session) {
+      Result<host::Session> restored =
+          host::Session::restore(out.bundle->bundle, responder, c.session->blob, so);
+      if (restored) {
+        out.session.emplace(std::move(restored).value());
+        out.fresh = false;
+        return out;
+      }
+      // A blob that cannot be restored would block the contact for ever; the
+      // contact starts over instead, and the log says why.
+      log.error("session_discarded", {{"device", c.key.device},
+                                      {"contact", c.key.contact},
+                                      {"error", restored.error().message}});
+    }
+    out.session.emplace(out.bundle->bundle, responder, so);
+    return out;
+  }
+
+  bool run_turn(storage::Claim& c) {
+    const Millis now = clock.now_ms();
+    DeferAll responder;
+    // The profile: the name the latest message carried, else the stored one.
+    host::ContactProfile profile;
+    profile.phone = c.key.contact;
+    profile.name = c.name;
+    for (const storage::InboxRow& row : c.rows) {
+      if (row.kind == storage::InboxKind::Message) {
+        std::optional<Value> p = value_of(row.payload);
+        if (p && !text_field(*p, "name").empty()) {
+          profile.name = text_field(*p, "name");
+        }
+      }
+    }
+    Result<Opened> opened = open_session(c, responder, profile, now);
+    if (!opened) {
+      log.error("turn_failed", {{"device", c.key.device},
+                                {"contact", c.key.contact},
+                                {"error", opened.error().message}});
+      return false;
+    }
+    Opened op = std::move(opened).value();
+    const LoadedBundle& bundle = *op.bundle;
+    host::Session& session = *op.session;
+
+    std::set<std::string> pending_before;
+    for (const host::PendingRequest& p : session.pending()) {
+      pending_before.insert(p.id);
+    }
+    session.advance_to(now);
+
+    storage::TurnCommit turn;
+    turn.contact_id = c.contact_id;
+    turn.worker_id = c.worker_id;
+    turn.token = c.token;
+    turn.now_ms = now;
+    for (const storage::InboxRow& row : c.rows) {
+      turn.consumed.push_back(row.id);
+      feed(session, c, row);
+    }
+
+    translate(session, bundle, c, now, pending_before, turn);
+    turn.session_change = storage::TurnCommit::SessionChange::Put;
+    turn.session.blob = session.save();
+    turn.session.bundle_hash = bundle.hex;
+
+    if (!profile.name.empty() && profile.name != c.name) {
+      Result<bool> named = store.set_contact_name(c.key, profile.name, now);
+      if (!named) {
+        log.warn("contact_name_failed", {{"error", named.error().message}});
+      }
+    }
+    Result<storage::TurnResult> committed = store.commit_turn(turn);
+    if (!committed) {
+      // A lost lease: another worker has the conversation and redoes the turn.
+      log.warn("turn_not_committed", {{"device", c.key.device},
+                                      {"contact", c.key.contact},
+                                      {"error", committed.error().message}});
+      return committed.error().code == ErrorCode::NotFound;
+    }
+    bump(&EngineCounters::turns);
+    if (log.enabled(LogLevel::Debug)) {
+      log.debug("turn", {{"device", c.key.device},
+                         {"contact", c.key.contact},
+                         {"rows", c.rows.size()},
+                         {"outbox", committed.value().outbox_ids.size()}});
+    }
+    if (!committed.value().outbox_ids.empty()) {
+      wake_dispatcher();
+    }
+    if (!committed.value().timer_ids.empty()) {
+      wake_timers();
+    }
+    return true;
+  }
+
+  void feed(host::Session& session, const storage::Claim& c, const storage::InboxRow& row) {
+    switch (row.kind) {
+      case storage::InboxKind::Message: {
+        if (c.paused) {
+          return;  // A person has the conversation: the message is only logged.
+        }
+        std::optional<Value> p = value_of(row.payload);
+        const Value* m = p ? p->field("message") : nullptr;
+        if (m == nullptr || m->type() != Value::Type::Object) {
+          log.error("inbox_row_unreadable", {{"id", row.id}, {"contact", c.key.contact}});
+          return;
+        }
+        session.receive(Value::object(m->as_object(), vm::Tag::Message), row.ref);
+        return;
+      }
+      case storage::InboxKind::Answer: {
+        std::optional<Value> answer = value_of(row.payload);
+        if (!answer) {
+          answer = failure("the answer is not JSON");
+        }
+        if (!session.complete(row.ref, *answer)) {
+          log.warn("answer_not_pending", {{"request", row.ref}, {"contact", c.key.contact}});
+        }
+        return;
+      }
+      case storage::InboxKind::Timer:
+        // advance_to(now) has fired whatever the session had due.
+        return;
+      case storage::InboxKind::Start: {
+        std::optional<Value> p = value_of(row.payload);
+        const std::string flow = p ? text_field(*p, "flow") : std::string();
+        if (!session.start_flow(flow)) {
+          log.warn("start_unknown_flow", {{"flow", flow}, {"contact", c.key.contact}});
+        }
+        return;
+      }
+      case storage::InboxKind::Handback:
+        session.hand_back();
+        return;
+    }
+  }
+
+  // The session's events and calls -> outbox rows, timers, log and progress.
+  void translate(host::Session& session, const LoadedBundle& bundle, const storage::Claim& c,
+                 Millis now, const std::set<std::string>& pending_before,
+                 storage::TurnCommit& turn) {
+    std::string flow;
+    std::string step;
+    for (const host::Event& e : session.take_events()) {
+      const std::string run = e.run == 0 ? std::string() : std::to_string(e.run);
+      switch (e.kind) {
+        case host::EventKind::Received: {
+          storage::LogMessage m;
+          m.direction = storage::LogMessage::Direction::In;
+          m.at_ms = e.at_ms;
+          m.flow = flow;
+          m.step = step;
+          m.kind = text_field(e.payload, "type");
+          m.text = text_field(e.payload, "text");
+          m.payload = vm::to_json(e.payload);
+          m.run = run;
+          turn.messages.push_back(std::move(m));
+          break;
+        }
+        case host::EventKind::Started: {
+          flow = e.text;
+          storage::ConversationUpdate u;
+          u.op = storage::ConversationUpdate::Op::Start;
+          u.run = run;
+          u.flow = e.text;
+          u.bundle_hash = bundle.hex;
+          u.at_ms = e.at_ms;
+          turn.conversations.push_back(std::move(u));
+          break;
+        }
+        case host::EventKind::Step: {
+          step = session.step_id(e.step);
+          storage::ConversationUpdate u;
+          u.op = storage::ConversationUpdate::Op::Update;
+          u.run = run;
+          u.last_step = step;
+          u.at_ms = e.at_ms;
+          turn.conversations.push_back(std::move(u));
+          break;
+        }
+        case host::EventKind::Effect:
+          if (e.effect == bytecode::EffectKind::Send) {
+            storage::NewOutbox o;
+            o.kind = "send";
+            o.payload = vm::to_json(e.payload);
+            turn.outbox.push_back(std::move(o));
+            storage::LogMessage m;
+            m.direction = storage::LogMessage::Direction::Out;
+            m.at_ms = e.at_ms;
+            m.flow = flow;
+            m.step = step;
+            m.kind = text_field(e.payload, "type");
+            m.text = text_field(e.payload, "text");
+            m.payload = turn.outbox.back().payload;
+            m.run = run;
+            turn.messages.push_back(std::move(m));
+          }
+          break;
+        case host::EventKind::Ended:
+        case host::EventKind::Failed: {
+          storage::ConversationUpdate u;
+          u.op = storage::ConversationUpdate::Op::End;
+          u.run = run;
+          u.status = e.kind == host::EventKind::Ended ? "completed" : "failed";
+          u.at_ms = e.at_ms;
+          turn.conversations.push_back(std::move(u));
+          if (e.kind == host::EventKind::Failed) {
+            log.warn("run_failed",
+                     {{"device", c.key.device}, {"contact", c.key.contact}, {"why", e.text}});
+          }
+          break;
+        }
+        default:
+          break;
+      }
+    }
+    for (const host::PendingRequest& p : session.pending()) {
+      if (pending_before.count(p.id) != 0) {
+        continue;  // Asked in an earlier turn: its row is out already.
+      }
+      storage::NewOutbox o;
+      o.kind = outbox_kind(p.request.kind);
+      o.payload = vm::to_json(Value::object(
+          {{"id", Value::text(p.id)},
+           {"effect", Value::text(std::string(
+                          bytecode::kEffectNames[static_cast<std::size_t>(p.request.kind)]))},
+           {"flow", Value::text(p.request.flow)},
+           {"step", Value::text(p.request.step)},
+           {"input", Value::text(p.request.input)},
+           {"request", p.request.payload}}));
+      turn.outbox.push_back(std::move(o));
+    }
+    // One timer row per conversation stands for the session's earliest timer.
+    storage::TimerCancel cancel;
+    cancel.kind = "session";
+    turn.cancel_timers.push_back(cancel);
+    if (std::optional<std::int64_t> due = session.next_timer_ms()) {
+      storage::NewTimer t;
+      t.due_ms = std::max<std::int64_t>(*due, now);
+      t.kind = "session";
+      t.tag = "session";
+      turn.timers.push_back(std::move(t));
+    }
+  }
+
+  // ---- dispatcher ----
+
+  Millis jitter(Millis ms) {
+    const std::lock_guard lock(rng_mutex);
+    std::uniform_real_distribution<double> d(0.5, 1.0);
+    return static_cast<Millis>(static_cast<double>(ms) * d(rng));
+  }
+
+  Millis backoff(int attempts) {
+    Millis ms = options.backoff_base_ms;
+    for (int i = 1; i < attempts && ms < options.backoff_max_ms; ++i) {
+      ms *= 2;
+    }
+    return jitter(std::min(ms, options.backoff_max_ms));
+  }
+
+  // Waits for a send token of the device (the dispatcher thread only).
+  void take_token(const std::string& device) {
+    if (options.rate_per_device <= 0) {
+      return;
+    }
+    Bucket& b = buckets[device];
+    for (;;) {
+      const Millis now = clock.now_ms();
+      if (b.tokens < 0) {
+        b.tokens = options.rate_per_device;
+        b.last_ms = now;
+      }
+      b.tokens = std::min(options.rate_per_device, b.tokens + static_cast<double>(now - b.last_ms) *
+                                                                  options.rate_per_device / 1000.0);
+      b.last_ms = now;
+      if (b.tokens >= 1 || stopping.load()) {
+        b.tokens -= 1;
+        return;
+      }
+      const double wait = (1 - b.tokens) * 1000.0 / options.rate_per_device;
+      std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<Millis>(wait) + 1));
+    }
+  }
+
+  void push_applied(Applied a) {
+    {
+      const std::lock_guard lock(apply_mutex);
+      apply_queue.push_back(std::move(a));
+    }
+    apply_cv.notify_one();
+  }
+
+  // Answers a call the engine handles itself.
+  DeliveryResult local(const storage::OutboxRow& row) {
+    DeliveryResult r;
+    r.outcome = DeliveryResult::Outcome::Sent;
+    if (row.kind == "store") {
+      // Records live in the outbox row that asked for them (its payload); the
+      // row's id is unique and durable, so it names the record.
+      std::optional<Value> p = value_of(row.payload);
+      const Value* req = p ? p->field("request") : nullptr;
+      std::string collection = req != nullptr ? text_field(*req, "collection") : std::string();
+      if (collection.empty()) {
+        collection = "records";
+      }
+      r.answer = Value::object({{"ok", Value::boolean(true)},
+                                {"id", Value::text(collection + "-" + std::to_string(row.id))}});
+      return r;
+    }
+    r.answer = failure(row.kind == "ai" ? "not configured: no AI model is set up"
+                                        : "not configured: '" + row.kind + "' calls");
+    return r;
+  }
+
+  void dispatch_loop() {
+    while (!stopping.load()) {
+      std::uint64_t seen = 0;
+      {
+        const std::lock_guard lock(outbox_mutex);
+        seen = outbox_gen;
+      }
+      std::int64_t room = 0;
+      {
+        const std::lock_guard lock(apply_mutex);
+        room = options.max_inflight - inflight;
+      }
+      if (room <= 0) {
+        wait_for(outbox_mutex, outbox_cv, outbox_gen, seen, 50, stopping);
+        continue;
+      }
+      const Millis now = clock.now_ms();
+      Result<std::vector<storage::OutboxRow>> rows = store.claim_outbox(
+          now, static_cast<int>(std::min<std::int64_t>(room, options.outbox_batch)),
+          options.outbox_lease_ms);
+      if (!rows) {
+        log.error("claim_outbox_failed", {{"error", rows.error().message}});
+        wait_for(outbox_mutex, outbox_cv, outbox_gen, seen + 1, 500, stopping);
+        continue;
+      }
+      if (rows.value().empty()) {
+        Millis sleep = options.idle_poll_ms;
+        Result<std::optional<Millis>> due = store.next_outbox_due();
+        if (due && due.value()) {
+          sleep = std::clamp<Millis>(*due.value() - clock.now_ms(), 1, options.idle_poll_ms);
+        }
+        wait_for(outbox_mutex, outbox_cv, outbox_gen, seen, sleep, stopping);
+        continue;
+      }
+      std::vector<storage::OutboxRow> batch = std::move(rows).value();
+      {
+        const std::lock_guard lock(apply_mutex);
+        inflight += static_cast<std::int64_t>(batch.size());
+      }
+      for (storage::OutboxRow& row : batch) {
+        start_delivery(std::move(row));
+      }
+    }
+  }
+
+  void start_delivery(storage::OutboxRow row) {
+    if (!transport.handles(row.kind)) {
+      DeliveryResult r = local(row);
+      push_applied(Applied{std::move(row), std::move(r), false});
+      return;
+    }
+    const Millis now = clock.now_ms();
+    {
+      const std::lock_guard lock(breaker_mutex);
+      const Breaker& b = breakers[row.key.device];
+      if (b.open_until > now) {
+        DeliveryResult r;
+        r.outcome = DeliveryResult::Outcome::Retry;
+        r.error = "circuit open for device " + row.key.device;
+        r.retry_after_ms = b.open_until - now;
+        push_applied(Applied{std::move(row), std::move(r), false});
+        return;
+      }
+    }
+    if (row.kind == "send") {
+      take_token(row.key.device);
+    }
+    auto shared = std::make_shared<storage::OutboxRow>(std::move(row));
+    transport.deliver(*shared, [this, shared](DeliveryResult r) {
+      push_applied(Applied{std::move(*shared), std::move(r), true});
+    });
+  }
+
+  void apply_loop() {
+    for (;;) {
+      Applied a;
+      {
+        std::unique_lock lock(apply_mutex);
+        apply_cv.wait(lock, [&] { return !apply_queue.empty() || apply_closed; });
+        if (apply_queue.empty()) {
+          return;
+        }
+        a = std::move(apply_queue.front());
+        apply_queue.pop_front();
+      }
+      apply(a);
+      {
+        const std::lock_guard lock(apply_mutex);
+        --inflight;
+      }
+      apply_cv.notify_all();
+      wake_dispatcher();
+    }
+  }
+
+  void note_breaker(const std::string& device, bool failed) {
+    const std::lock_guard lock(breaker_mutex);
+    Breaker& b = breakers[device];
+    if (!failed) {
+      b.failures = 0;
+      return;
+    }
+    if (++b.failures >= options.breaker_failures) {
+      b.open_until = clock.now_ms() + options.breaker_open_ms;
+      b.failures = 0;
+      log.warn("circuit_open", {{"device", device}, {"ms", options.breaker_open_ms}});
+    }
+  }
+
+  void apply(const Applied& a) {
+    const storage::OutboxRow& row = a.row;
+    const DeliveryResult& r = a.result;
+    const Millis now = clock.now_ms();
+    using Outcome = DeliveryResult::Outcome;
+    if (a.through_transport) {
+      note_breaker(row.key.device, r.outcome == Outcome::Retry);
+    }
+    if (r.outcome == Outcome::Sent) {
+      std::optional<storage::NewInbox> answer;
+      if (r.answer) {
+        std::optional<Value> p = value_of(row.payload);
+        storage::NewInbox in;
+        in.key = row.key;
+        in.kind = storage::InboxKind::Answer;
+        in.ref = p ? text_field(*p, "id") : std::string();
+        in.payload = vm::to_json(*r.answer);
+        in.received_ms = now;
+        answer = std::move(in);
+      }
+      Result<bool> marked = store.mark_sent(row.id, r.provider_message_id, now, answer);
+      if (!marked) {
+        log.error("mark_sent_failed", {{"id", row.id}, {"error", marked.error().message}});
+        return;
+      }
+      bump(&EngineCounters::sent);
+      if (answer) {
+        wake_workers();
+      }
+      return;
+    }
+    if (r.outcome == Outcome::Permanent) {
+      Result<bool> marked = store.mark_failed(row.id, r.error, now);
+      log.warn("delivery_failed", {{"id", row.id},
+                                   {"kind", row.kind},
+                                   {"device", row.key.device},
+                                   {"contact", row.key.contact},
+                                   {"error", r.error}});
+      if (!marked) {
+        log.error("mark_failed_failed", {{"id", row.id}, {"error", marked.error().message}});
+      }
+      bump(&EngineCounters::failed);
+      // A call the conversation waits on must still be answered, or it waits for ever.
+      fail_waiting_call(row, r.error, now);
+      return;
+    }
+    const Millis delay =
+        r.retry_after_ms >= 0 ? r.retry_after_ms + jitter(250) : backoff(row.attempts);
+    Result<storage::OutboxStatus> status = store.mark_retry(row.id, now + delay, r.error);
+    if (!status) {
+      log.error("mark_retry_failed", {{"id", row.id}, {"error", status.error().message}});
+      return;
+    }
+    bump(&EngineCounters::retried);
+    log.info("delivery_retry", {{"id", row.id},
+                                {"kind", row.kind},
+                                {"device", row.key.device},
+                                {"attempts", row.attempts},
+                                {"in_ms", delay},
+                                {"error", r.error}});
+    if (status.value() == storage::OutboxStatus::Dead) {
+      log.warn("delivery_dead", {{"id", row.id}, {"kind", row.kind}, {"error", r.error}});
+      fail_waiting_call(
+          row, "gave up after " + std::to_string(row.attempts) + " attempts: " + r.error, now);
+    }
+  }
+
+  void fail_waiting_call(const storage::OutboxRow& row, const std::string& error, Millis now) {
+    if (row.kind == "send") {
+      return;
+    }
+    std::optional<Value> p = value_of(row.payload);
+    storage::NewInbox in;
+    in.key = row.key;
+    in.kind = storage::InboxKind::Answer;
+    in.ref = p ? text_field(*p, "id") : std::string();
+    in.payload = vm::to_json(failure(error));
+    in.received_ms = now;
+    Result<std::vector<std::int64_t>> queued = store.enqueue({in});
+    if (!queued) {
+      log.error("enqueue_failed", {{"error", queued.error().message}});
+      return;
+    }
+    wake_workers();
+  }
+
+  // ---- timers ----
+
+  void timer_loop() {
+    while (!stopping.load()) {
+      std::uint64_t seen = 0;
+      {
+        const std::lock_guard lock(timer_mutex);
+        seen = timer_gen;
+      }
+      const Millis now = clock.now_ms();
+      Result<std::int64_t> fired = store.fire_due_timers(now, 512);
+      if (!fired) {
+        log.error("fire_timers_failed", {{"error", fired.error().message}});
+      } else if (fired.value() > 0) {
+        bump(&EngineCounters::timers_fired, fired.value());
+        wake_workers();
+        if (fired.value() == 512) {
+          continue;  // More may be due.
+        }
+      }
+      Millis sleep = options.idle_poll_ms;
+      Result<std::optional<Millis>> due = store.next_timer_due();
+      if (due && due.value()) {
+        sleep = std::clamp<Millis>(*due.value() - clock.now_ms(), 1, options.idle_poll_ms);
+      }
+      wait_for(timer_mutex, timer_cv, timer_gen, seen, sleep, stopping);
+    }
+  }
+};
+
+Engine::Engine(storage::Store& store, Clock& clock, Transport& transport, JsonLog& log,
+               EngineOptions options)
+    : impl_(std::make_unique<Impl>(store, clock, transport, log, std::move(options))) {}
+
+Engine::~Engine() {
+  stop();
+}
+
+Result<std::string> Engine::deploy(const std::string& bytes, const std::string& author,
+                                   const std::string& comment) {
+  const std::vector<std::uint8_t> data(bytes.begin(), bytes.end());
+  Result<bytecode::Bundle> check = bytecode::load_bundle(data);
+  if (!check) {
+    return Error{ErrorCode::InvalidInput, "the bundle does not load: " + check.error().message};
+  }
+  storage::BundleMeta meta;
+  meta.author = author;
+  meta.comment = comment;
+  meta.created_ms = impl_->clock.now_ms();
+  Result<std::string> hash = impl_->store.put_bundle(bytes, meta);
+  if (!hash) {
+    return hash.error();
+  }
+  Result<std::optional<storage::StoredBundle>> current = impl_->store.active_bundle();
+  if (!current) {
+    return current.error();
+  }
+  if (!current.value() || current.value()->info.hash != hash.value()) {
+    Result<bool> activated = impl_->store.activate(hash.value(), impl_->clock.now_ms(), author);
+    if (!activated) {
+      return activated.error();
+    }
+  }
+  Result<std::shared_ptr<const LoadedBundle>> loaded = impl_->remember(bytes, hash.value());
+  if (!loaded) {
+    return loaded.error();
+  }
+  {
+    const std::lock_guard lock(impl_->bundles_mutex);
+    impl_->active = hash.value();
+  }
+  return hash;
+}
+
+std::string Engine::active_hash() const {
+  const std::lock_guard lock(impl_->bundles_mutex);
+  return impl_->active;
+}
+
+void Engine::start() {
+  Impl& m = *impl_;
+  if (m.running.exchange(true)) {
+    return;
+  }
+  for (int i = 0; i < std::max(1, m.options.ingest_threads); ++i) {
+    m.ingesters.emplace_back([&m] { m.ingest_loop(); });
+  }
+  for (int i = 0; i < std::max(1, m.options.apply_threads); ++i) {
+    m.appliers.emplace_back([&m] { m.apply_loop(); });
+  }
+  for (int i = 0; i < std::max(1, m.options.workers); ++i) {
+    const std::string id = m.options.instance + "-w" + std::to_string(i);
+    m.workers.emplace_back([&m, id] { m.worker_loop(id); });
+  }
+  m.dispatcher = std::thread([&m] { m.dispatch_loop(); });
+  m.timer_thread = std::thread([&m] { m.timer_loop(); });
+}
+
+void Engine::ingest(std::vector<IncomingMessage> messages, std::vector<IncomingStatus> statuses,
+                    std::function<void(Result<IngestSummary>)> done) {
+  Impl& m = *impl_;
+  Impl::IngestJob job;
+  const Millis now = m.clock.now_ms();
+  for (IncomingMessage& in : messages) {
+    storage::Inbound item;
+    item.type = storage::Inbound::Type::Message;
+    item.gateway = in.gateway;
+    item.account = in.account;
+    item.provider_message_id = in.provider_message_id;
+    item.key = storage::ConversationKey{in.device, in.contact};
+    item.payload =
+        vm::to_json(Value::object({{"message", in.message},
+                                   {"name", Value::text(in.contact_name)},
+                                   {"ts", Value::number(static_cast<double>(in.timestamp_ms))}}));
+    item.received_ms = now;
+    job.items.push_back(std::move(item));
+  }
+  job.message_count = job.items.size();
+  for (IncomingStatus& st : statuses) {
+    storage::Inbound item;
+    item.type = storage::Inbound::Type::Status;
+    item.gateway = st.gateway;
+    item.account = st.account;
+    item.provider_message_id = st.provider_message_id;
+    item.status = st.status;
+    item.received_ms = now;
+    job.items.push_back(std::move(item));
+  }
+  if (job.items.empty()) {
+    done(IngestSummary{});
+    return;
+  }
+  job.done = std::move(done);
+  {
+    const std::lock_guard lock(m.ingest_mutex);
+    if (m.ingest_closed) {
+      job.done(Error{ErrorCode::Io, "the server is stopping"});
+      return;
+    }
+    m.ingest_queue.push_back(std::move(job));
+  }
+  m.ingest_cv.notify_one();
+}
+
+void Engine::wake() {
+  impl_->wake_timers();
+  impl_->wake_workers();
+  impl_->wake_dispatcher();
+}
+
+void Engine::drain() {
+  impl_->draining.store(true);
+}
+
+bool Engine::ready() const {
+  return impl_->running.load() && !impl_->draining.load() && !impl_->stopping.load() &&
+         impl_->store.health().migrated();
+}
+
+EngineCounters Engine::counters() const {
+  const std::lock_guard lock(impl_->counters_mutex);
+  return impl_->counters;
+}
+
+void Engine::stop() {
+  Impl& m = *impl_;
+  if (!m.running.load() || m.stopped.exchange(true)) {
+    return;
+  }
+  m.draining.store(true);
+  // Queued webhooks are written first: they were promised an answer.
+  {
+    const std::lock_guard lock(m.ingest_mutex);
+    m.ingest_closed = true;
+  }
+  m.ingest_cv.notify_all();
+  for (std::thread& t : m.ingesters) {
+    t.join();
+  }
+  // No new claims; turns in flight finish and commit.
+  m.stopping.store(true);
+  m.wake_workers();
+  m.wake_dispatcher();
+  m.wake_timers();
+  for (std::thread& t : m.workers) {
+    t.join();
+  }
+  m.dispatcher.join();
+  m.timer_thread.join();
+  // Deliveries in flight are recorded (transports time out, so this ends).
+  {
+    std::unique_lock lock(m.apply_mutex);
+    m.apply_cv.wait(lock, [&] { return m.inflight <= 0; });
+    m.apply_closed = true;
+  }
+  m.apply_cv.notify_all();
+  for (std::thread& t : m.appliers) {
+    t.join();
+  }
+  m.running.store(false);
+}
+
+}  // namespace waflow::server

@@ -1,0 +1,128 @@
+#pragma once
+
+// The engine of `waflow serve` (DESIGN.md §4): everything between a verified
+// webhook and a delivered reply, on top of the Store and the host Session.
+//
+//   ingest      normalised messages and statuses -> store.ingest (dedup), in
+//               batches; the caller answers the webhook 2xx once `done` runs
+//   workers     claim one conversation -> restore its Session (pinned bundle,
+//               or the active one) -> advance_to(now) -> feed the inbox rows ->
+//               sends, calls, the next timer, the message log and the
+//               conversation's progress -> commit_turn, all in ONE transaction
+//   dispatcher  claim_outbox -> Transport (gateway sends, HTTP calls) or a local
+//               answer (store records; AI is not configured yet) -> mark_sent /
+//               mark_retry (exponential backoff with jitter, Retry-After) /
+//               mark_failed; a circuit breaker and a rate limit per device
+//   timers      fire_due_timers(now), sleeping until next_timer_due
+//
+// Nothing is kept in memory between turns but loaded bundles, so a crash loses
+// nothing the store acknowledged: leases run out and another worker (or the
+// next process) redoes the turn. No transaction is ever held across a network
+// call: sends happen after the turn that wrote them committed.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "runtime/base/result.h"
+#include "runtime/server/clock.h"
+#include "runtime/server/log.h"
+#include "runtime/server/transport.h"
+#include "runtime/storage/store.h"
+#include "runtime/vm/value.h"
+
+namespace waflow::server {
+
+struct IncomingMessage {
+  std::string device;   // The configured device (our number) that received it.
+  std::string gateway;  // "meta", "waha", ...
+  std::string account;
+  std::string provider_message_id;
+  std::string contact;
+  std::string contact_name;
+  std::int64_t timestamp_ms = 0;
+  vm::Value message;  // {type, text, payload, ...} as the VM reads `message.*`.
+};
+
+struct IncomingStatus {
+  std::string gateway;
+  std::string account;
+  std::string provider_message_id;  // Of the message we sent.
+  std::string status;               // "sent", "delivered", "read", "failed".
+};
+
+struct IngestSummary {
+  int accepted = 0;    // New inbox rows.
+  int duplicates = 0;  // Seen before: no second turn.
+  int statuses = 0;    // Recorded against a known outbound message.
+  int unknown_statuses = 0;
+};
+
+struct EngineOptions {
+  std::string instance = "waflow";  // Prefix of worker ids (leases).
+  int workers = 2;
+  int ingest_threads = 2;
+  int apply_threads = 4;  // Record delivery outcomes; concurrent, so they group-commit.
+  std::int64_t lease_ms = 30'000;
+  std::int64_t outbox_lease_ms = 60'000;
+  int outbox_batch = 64;
+  int max_inflight = 512;                 // Deliveries started and not recorded yet.
+  double rate_per_device = 80;            // Sends per second; 0: unlimited.
+  int breaker_failures = 5;               // Consecutive failures that open a device's breaker.
+  std::int64_t breaker_open_ms = 30'000;  // How long it stays open.
+  std::int64_t backoff_base_ms = 1'000;   // First retry; doubles per attempt...
+  std::int64_t backoff_max_ms = 300'000;  // ...up to this.
+  std::int64_t idle_poll_ms = 1'000;      // Longest sleep of an idle loop.
+};
+
+struct EngineCounters {
+  std::int64_t turns = 0;
+  std::int64_t turn_errors = 0;
+  std::int64_t sent = 0;
+  std::int64_t retried = 0;
+  std::int64_t failed = 0;
+  std::int64_t timers_fired = 0;
+};
+
+class Engine {
+ public:
+  Engine(storage::Store& store, Clock& clock, Transport& transport, JsonLog& log,
+         EngineOptions options = {});
+  ~Engine();  // stop()
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Stores a bundle (verified first) and makes it the active one if it is not
+  // already; returns its hash. New conversations start on it; conversations in
+  // progress stay on the bundle they started with.
+  Result<std::string> deploy(const std::string& bytes, const std::string& author,
+                             const std::string& comment);
+  // The active bundle's hash, or "" when none is deployed.
+  std::string active_hash() const;
+
+  // Starts the threads. The store must have an active bundle by then for
+  // conversations to make progress (rows wait otherwise).
+  void start();
+  // Queues a webhook's content; `done` runs once it is durable (or refused),
+  // on an engine thread. Never blocks the caller.
+  void ingest(std::vector<IncomingMessage> messages, std::vector<IncomingStatus> statuses,
+              std::function<void(Result<IngestSummary>)> done);
+  // Something changed outside (the clock moved): look for due timers now.
+  void wake();
+  // Readiness fails from now on; nothing else changes.
+  void drain();
+  // Graceful stop: no new claims, turns in flight finish, deliveries in flight
+  // are recorded, queued ingests are written. Idempotent.
+  void stop();
+
+  bool ready() const;
+  EngineCounters counters() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace waflow::server

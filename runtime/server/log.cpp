@@ -1,0 +1,63 @@
+// JSON log lines (log.h).
+
+#include "runtime/server/log.h"
+
+#include <chrono>
+#include <ctime>
+
+#include <nlohmann/json.hpp>
+
+namespace waflow::server {
+
+namespace {
+
+const char* level_name(LogLevel level) {
+  switch (level) {
+    case LogLevel::Debug:
+      return "debug";
+    case LogLevel::Info:
+      return "info";
+    case LogLevel::Warn:
+      return "warn";
+    case LogLevel::Error:
+      return "error";
+  }
+  return "info";
+}
+
+std::string utc_now() {
+  const auto now = std::chrono::system_clock::now();
+  const std::int64_t ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  const std::time_t seconds = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(ms % 1000));
+  return buf;
+}
+
+}  // namespace
+
+void JsonLog::write(LogLevel level, std::string_view event, LogFields fields) {
+  if (!enabled(level)) {
+    return;
+  }
+  nlohmann::ordered_json line;
+  line["ts"] = utc_now();
+  line["level"] = level_name(level);
+  line["event"] = std::string(event);
+  for (const auto& [key, v] : fields) {
+    std::visit([&line, k = std::string(key)](const auto& x) { line[k] = x; }, v.value);
+  }
+  // Invalid UTF-8 from a webhook must not make the logger throw.
+  std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  text += '\n';
+  const std::lock_guard lock(mutex_);
+  std::fwrite(text.data(), 1, text.size(), out_);
+  std::fflush(out_);
+}
+
+}  // namespace waflow::server
