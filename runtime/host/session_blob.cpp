@@ -464,6 +464,9 @@ std::string SessionCodec::check(const Session& s) {
     if (!step_ok(t.step)) {
       return "a timer's step is not in the bundle";
     }
+    if (t.run != s.run_number_) {
+      return "a timer belongs to another run";  // They go when their run ends.
+    }
   }
   if (!is_active(run.status)) {
     if (!s.timers_.empty() || !s.pending_.empty() || s.paused_ || s.buffering_) {

@@ -157,9 +157,8 @@ TEST_CASE("host session async: late, repeated and unknown answers are ignored",
   CHECK_FALSE(session.fail(id, "again"));
   CHECK_FALSE(session.complete("7:7", reply("unknown")));
   CHECK(session.events().size() == logged);
-  const auto request =
-      std::find_if(session.events().begin(), session.events().end(),
-                   [](const Event& e) { return e.kind == EventKind::Request; });
+  const auto request = std::find_if(session.events().begin(), session.events().end(),
+                                    [](const Event& e) { return e.kind == EventKind::Request; });
   REQUIRE(request != session.events().end());
   CHECK(vm::to_json(request->answer) == R"({"ok":false,"error":"model overloaded"})");
 }
