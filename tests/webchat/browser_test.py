@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """The web chat in a real browser: headless Chromium opens the sandbox page served by
 webchat_test_host, types "hi", sees the bot's buttons, clicks one with the mouse and sees the
-reply; starts a flow from the list.
+reply; starts a flow from the list. Then the widget, embedded in a page of another origin (a
+second server of the test host): the bubble opens the panel, and the same conversation works
+inside its shadow root.
 
 Chromium is driven through the DevTools protocol over its WebSocket endpoint, with a minimal
 WebSocket client written here (the standard library has none, and no pip packages are used).
@@ -204,6 +206,41 @@ def page_target(port):
     raise RuntimeError("chromium has no page target")
 
 
+def widget(tools, site_url):
+    """The widget on the shop's page: a bubble that opens the chat, inside a shadow root."""
+    tools.call("Page.navigate", url=site_url)
+    root = "document.querySelector('[data-waflow-widget]').shadowRoot"
+    tools.wait_for("document.querySelector('[data-waflow-widget]') !== null && " + root +
+                   ".querySelector('.wf-bubble') !== null", "the widget's bubble")
+    assert tools.evaluate(root + ".querySelector('.wf-panel').hidden") is True
+    # The style sheet comes from the chat server: the bubble is fixed in the corner.
+    tools.wait_for("getComputedStyle(" + root + ".querySelector('.wf-bubble')).position"
+                   " === 'fixed'", "the widget's style sheet")
+
+    tools.click(root + ".querySelector('.wf-bubble')")
+    tools.wait_for("!" + root + ".querySelector('.wf-panel').hidden", "the panel to open")
+    assert tools.evaluate(root + ".querySelector('.wf-bubble').getAttribute('aria-expanded')") \
+        == "true"
+    tools.wait_for(root + ".activeElement && " + root + ".activeElement.type === 'text'",
+                   "the widget's message box to have the focus")
+    tools.call("Input.insertText", text="hello")
+    tools.click(root + ".querySelector('.wf-compose button')")
+    tools.wait_for(root + ".querySelectorAll('.wf-bot .wf-choice').length === 2",
+                   "the bot's buttons in the widget")
+    tools.click("Array.from(" + root + ".querySelectorAll('.wf-choice'))"
+                ".find(e => e.textContent === 'Small')")
+    tools.wait_for("Array.from(" + root + ".querySelectorAll('.wf-bot'))"
+                   ".some(e => e.textContent === 'You picked Small')",
+                   "the reply to the tap in the widget")
+
+    # Escape closes the panel and gives the focus back to the bubble.
+    for kind in ("keyDown", "keyUp"):
+        tools.call("Input.dispatchKeyEvent", type=kind, key="Escape", code="Escape",
+                   windowsVirtualKeyCode=27, nativeVirtualKeyCode=27)
+    tools.wait_for(root + ".querySelector('.wf-panel').hidden", "the panel to close")
+    assert tools.evaluate(root + ".activeElement === " + root + ".querySelector('.wf-bubble')")
+
+
 def run(host_binary, chromium):
     host = subprocess.Popen([host_binary], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             text=True)
@@ -214,6 +251,10 @@ def run(host_binary, chromium):
         if not line.startswith("listening on "):
             raise RuntimeError(f"webchat_test_host did not start: {line!r}")
         url = line[len("listening on "):]
+        line = host.stdout.readline().strip()
+        if not line.startswith("site on "):
+            raise RuntimeError(f"webchat_test_host did not start its site: {line!r}")
+        site_url = line[len("site on "):]
 
         browser = subprocess.Popen(
             [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
@@ -275,8 +316,14 @@ def run(host_binary, chromium):
         # that arrived after the last command are read by one more round trip.
         tools.evaluate("1")
         if tools.errors:
-            raise AssertionError("the page logged errors:\n" + "\n".join(tools.errors))
-        print("webchat browser test: typed, tapped and started a flow in", chromium)
+            raise AssertionError("the sandbox page logged errors:\n" + "\n".join(tools.errors))
+
+        widget(tools, site_url)
+        tools.evaluate("1")
+        if tools.errors:
+            raise AssertionError("the widget logged errors:\n" + "\n".join(tools.errors))
+        print("webchat browser test: typed, tapped and started a flow in the sandbox, and "
+              "chatted through the widget on another origin, in", chromium)
         return 0
     finally:
         if browser is not None:

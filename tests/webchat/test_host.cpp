@@ -3,9 +3,12 @@
 //
 // The bot answers any text with two buttons and a tap with the text "You picked <title>";
 // starting the flow "pizza" greets the contact. It answers from its own thread, after
-// on_inbound has returned, the way the server's dispatcher would. It prints
-// "listening on http://127.0.0.1:<port>/" and serves until its standard input closes.
+// on_inbound has returned, the way the server's dispatcher would. A second server on another
+// port plays a shop's site that embeds the widget (another origin, allowed by the web chat).
+// It prints "listening on http://127.0.0.1:<port>/", then "site on http://127.0.0.1:<port>/",
+// and serves until its standard input closes.
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdio>
 #include <deque>
@@ -99,11 +102,34 @@ int main(int argc, char** argv) {
   };
   http::HttpServer server(server_options);
 
+  // The shop's site: a page of its own that embeds the widget from the chat server.
+  std::atomic<unsigned> chat_port{0};
+  http::HttpServer site(server_options);
+  site.route("GET", "/", http::HttpServer::SyncHandler([&](const http::Request&) {
+               const std::string chat = "http://127.0.0.1:" + std::to_string(chat_port.load());
+               return http::Response{
+                   200,
+                   "text/html; charset=utf-8",
+                   {},
+                   "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+                   "<link rel=\"icon\" href=\"data:,\"><title>A shop</title></head>\n"
+                   "<body><h1>A shop</h1><p>Ask us anything.</p>\n<script src=\"" +
+                       chat +
+                       "/webchat/widget.js\" data-device=\"web\" data-title=\"Pizza "
+                       "shop\"></script>\n</body></html>\n"};
+             }));
+  Result<std::uint16_t> site_port = site.start();
+  if (!site_port) {
+    std::fprintf(stderr, "test host: %s\n", site_port.error().message.c_str());
+    return 1;
+  }
+
   Outbox outbox;
   webchat::WebChatOptions options;
   options.device = "web";
   options.title = "Pizza test";
   options.logger = server_options.logger;
+  options.allowed_origins = {"http://127.0.0.1:" + std::to_string(site_port.value())};
   webchat::WebChatCallbacks callbacks;
   callbacks.on_inbound = [&](gateways::Inbound in) -> Result<bool> {
     const Value* type = in.message.field("type");
@@ -132,13 +158,16 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "test host: %s\n", port.error().message.c_str());
     return 1;
   }
+  chat_port = port.value();
   std::thread dispatcher([&] { outbox.run(chat); });
   std::printf("listening on http://127.0.0.1:%u/\n", static_cast<unsigned>(port.value()));
+  std::printf("site on http://127.0.0.1:%u/\n", static_cast<unsigned>(site_port.value()));
   std::fflush(stdout);
 
   std::string line;
   while (std::getline(std::cin, line)) {
   }
+  site.stop(std::chrono::milliseconds(1000));
   server.stop(std::chrono::milliseconds(1000));
   outbox.stop();
   dispatcher.join();
