@@ -21,6 +21,7 @@ void add_build_command(CLI::App& app, int& status);
 void add_disasm_command(CLI::App& app, int& status);
 void add_test_command(CLI::App& app, int& status);
 void add_sim_command(CLI::App& app, int& status);
+void add_serve_command(CLI::App& app, int& status);
 
 // Whether colour should be used on stderr for --color=auto|always|never.
 bool use_color(const std::string& when);

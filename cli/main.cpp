@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
   waflow::cli::add_disasm_command(app, status);
   waflow::cli::add_test_command(app, status);
   waflow::cli::add_sim_command(app, status);
+  waflow::cli::add_serve_command(app, status);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

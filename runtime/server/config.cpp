@@ -341,7 +341,21 @@ Result<std::string> interpolate(std::string_view text, const EnvLookup& env) {
       ++i;
       continue;
     }
-    const std::size_t close = text.find('}', i + 2);
+    // The matching '}': defaults may hold references themselves (${A:-${B}/x}).
+    std::size_t close = std::string_view::npos;
+    int depth = 0;
+    for (std::size_t j = i + 2; j < text.size(); ++j) {
+      if (text[j] == '$' && j + 1 < text.size() && text[j + 1] == '{') {
+        ++depth;
+        ++j;
+      } else if (text[j] == '}') {
+        if (depth == 0) {
+          close = j;
+          break;
+        }
+        --depth;
+      }
+    }
     if (close == std::string_view::npos) {
       return Error{ErrorCode::InvalidInput, "unclosed '${' (write '$$' for a literal '$')"};
     }
@@ -360,7 +374,15 @@ Result<std::string> interpolate(std::string_view text, const EnvLookup& env) {
     }
     const std::optional<std::string> value = env(name);
     if (dash != std::string_view::npos) {
-      out += value && !value->empty() ? *value : std::string(inside.substr(dash + 2));
+      if (value && !value->empty()) {
+        out += *value;
+      } else {
+        Result<std::string> fallback = interpolate(inside.substr(dash + 2), env);
+        if (!fallback) {
+          return fallback.error();
+        }
+        out += fallback.value();
+      }
     } else if (value) {
       out += *value;
     } else {

@@ -66,7 +66,7 @@ struct EngineOptions {
   int ingest_threads = 2;
   int apply_threads = 4;  // Record delivery outcomes; concurrent, so they group-commit.
   std::int64_t lease_ms = 30'000;
-  std::int64_t outbox_lease_ms = 60'000;
+  std::int64_t outbox_lease_ms = 30'000;  // Twice the send timeout.
   int outbox_batch = 64;
   int max_inflight = 512;                 // Deliveries started and not recorded yet.
   double rate_per_device = 80;            // Sends per second; 0: unlimited.

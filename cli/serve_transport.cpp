@@ -1,0 +1,222 @@
+// The real Transport of `waflow serve` (serve_transport.h).
+
+#include "cli/serve_transport.h"
+
+#include <memory>
+#include <utility>
+#include <vector>
+
+namespace waflow::cli {
+
+namespace {
+
+using server::DeliveryResult;
+using vm::Value;
+
+constexpr std::int64_t kSendTimeoutMs = 15'000;
+
+DeliveryResult permanent(std::string error) {
+  DeliveryResult r;
+  r.outcome = DeliveryResult::Outcome::Permanent;
+  r.error = std::move(error);
+  return r;
+}
+
+DeliveryResult answered(Value answer) {
+  DeliveryResult r;
+  r.outcome = DeliveryResult::Outcome::Sent;
+  r.answer = std::move(answer);
+  return r;
+}
+
+Value failure(const std::string& error) {
+  return Value::object({{"ok", Value::boolean(false)}, {"error", Value::text(error)}});
+}
+
+std::string text_field(const Value& v, std::string_view name) {
+  const Value* f = v.field(name);
+  return f != nullptr && f->is_text() ? f->as_text() : std::string();
+}
+
+DeliveryResult from_send(const gateways::SendResult& s) {
+  DeliveryResult r;
+  r.provider_message_id = s.provider_message_id;
+  r.retry_after_ms = s.retry_after_ms;
+  r.error = s.error.empty() ? std::string() : s.error_code + " " + s.error;
+  switch (s.outcome) {
+    case gateways::SendOutcome::Sent:
+      r.outcome = DeliveryResult::Outcome::Sent;
+      break;
+    case gateways::SendOutcome::Retry:
+      r.outcome = DeliveryResult::Outcome::Retry;
+      break;
+    case gateways::SendOutcome::RateLimited:
+      r.outcome = DeliveryResult::Outcome::RateLimited;
+      break;
+    case gateways::SendOutcome::OutsideWindow:
+      r.outcome = DeliveryResult::Outcome::Permanent;
+      r.error = "outside the 24-hour window: " + r.error;
+      break;
+    case gateways::SendOutcome::Permanent:
+      r.outcome = DeliveryResult::Outcome::Permanent;
+      break;
+  }
+  return r;
+}
+
+// The requests of one send, performed one after the other.
+struct SendChain : std::enable_shared_from_this<SendChain> {
+  http::HttpClient* client = nullptr;
+  const gateways::Gateway* gateway = nullptr;
+  std::vector<gateways::OutboundRequest> requests;
+  std::size_t next = 0;
+  std::string first_id;
+  std::function<void(DeliveryResult)> done;
+
+  void step() {
+    const gateways::OutboundRequest& out = requests[next];
+    http::ClientRequest req;
+    req.method = out.method;
+    req.url = out.url;
+    req.headers = out.headers;
+    req.body = out.body;
+    req.timeout_ms = kSendTimeoutMs;
+    client->submit(std::move(req), [self = shared_from_this()](http::ClientResponse resp) {
+      self->on_response(resp);
+    });
+  }
+
+  void on_response(const http::ClientResponse& resp) {
+    const gateways::SendResult s =
+        gateway->parse_send_result(resp.status, resp.body, resp.header("retry-after"));
+    DeliveryResult r = from_send(s);
+    if (r.outcome == DeliveryResult::Outcome::Retry && !resp.ok()) {
+      r.error = resp.error;
+    }
+    if (r.outcome != DeliveryResult::Outcome::Sent) {
+      done(std::move(r));
+      return;
+    }
+    if (first_id.empty()) {
+      first_id = r.provider_message_id;
+    }
+    if (++next < requests.size()) {
+      step();
+      return;
+    }
+    // Statuses name the message by the id of its first part.
+    r.provider_message_id = first_id;
+    done(std::move(r));
+  }
+};
+
+}  // namespace
+
+void ServeTransport::deliver(const storage::OutboxRow& row,
+                             std::function<void(DeliveryResult)> done) {
+  if (row.kind == "send") {
+    send(row, std::move(done));
+  } else {
+    call(row, std::move(done));
+  }
+}
+
+void ServeTransport::send(const storage::OutboxRow& row, std::function<void(DeliveryResult)> done) {
+  auto it = gateways_.find(row.key.device);
+  if (it == gateways_.end() || it->second == nullptr) {
+    done(permanent("no gateway is configured for device '" + row.key.device + "'"));
+    return;
+  }
+  Value payload;
+  if (!vm::from_json(row.payload, payload)) {
+    done(permanent("the send payload is not JSON"));
+    return;
+  }
+  Result<std::vector<gateways::OutboundRequest>> built =
+      it->second->build_send(row.key.contact, payload);
+  if (!built) {
+    done(permanent(built.error().message));
+    return;
+  }
+  if (built.value().empty()) {
+    DeliveryResult r;
+    r.outcome = DeliveryResult::Outcome::Sent;
+    done(std::move(r));
+    return;
+  }
+  auto chain = std::make_shared<SendChain>();
+  chain->client = &client_;
+  chain->gateway = it->second;
+  chain->requests = std::move(built).value();
+  chain->done = std::move(done);
+  chain->step();
+}
+
+void ServeTransport::call(const storage::OutboxRow& row, std::function<void(DeliveryResult)> done) {
+  Value envelope;
+  if (!vm::from_json(row.payload, envelope) || envelope.field("request") == nullptr) {
+    done(answered(failure("the request is not readable")));
+    return;
+  }
+  const Value& r = *envelope.field("request");
+  http::ClientRequest req;
+  req.method = text_field(r, "method");
+  req.url = text_field(r, "url");
+  if (const Value* headers = r.field("headers");
+      headers != nullptr && headers->type() == Value::Type::Object) {
+    for (const auto& [name, value] : headers->as_object()) {
+      req.headers.emplace_back(name, value.to_text());
+    }
+  }
+  if (const Value* json = r.field("json")) {
+    req.body = vm::to_json(*json);
+    bool typed = false;
+    for (const auto& [name, value] : req.headers) {
+      std::string lower = name;
+      for (char& c : lower) {
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      }
+      typed = typed || lower == "content-type";
+    }
+    if (!typed) {
+      req.headers.emplace_back("Content-Type", "application/json");
+    }
+  } else if (const Value* body = r.field("body"); body != nullptr && body->is_text()) {
+    req.body = body->as_text();
+  }
+  if (const Value* t = r.field("timeout_ms"); t != nullptr && t->is_number()) {
+    req.timeout_ms = static_cast<std::int64_t>(t->as_number());
+  }
+  int retries = 0;
+  if (const Value* n = r.field("retries"); n != nullptr && n->is_number()) {
+    retries = static_cast<int>(n->as_number());
+  }
+  const int attempts = row.attempts;
+  client_.submit(
+      std::move(req), [done = std::move(done), retries, attempts](http::ClientResponse resp) {
+        const bool ok = resp.ok() && resp.status >= 200 && resp.status < 300;
+        if (!ok && attempts <= retries) {
+          DeliveryResult again;
+          again.outcome = DeliveryResult::Outcome::Retry;
+          again.error = resp.ok() ? "HTTP status " + std::to_string(resp.status) : resp.error;
+          done(std::move(again));
+          return;
+        }
+        if (!resp.ok()) {
+          done(answered(failure(resp.error)));
+          return;
+        }
+        Value body;
+        if (!vm::from_json(resp.body, body)) {
+          body = Value::text(resp.body);
+        }
+        Value::Object fields = {
+            {"ok", Value::boolean(ok)}, {"status", Value::number(resp.status)}, {"body", body}};
+        if (!ok) {
+          fields.emplace_back("error", Value::text("HTTP status " + std::to_string(resp.status)));
+        }
+        done(answered(Value::object(std::move(fields))));
+      });
+}
+
+}  // namespace waflow::cli

@@ -1,0 +1,22 @@
+# Tests of `waflow serve`: the server core's unit tests, and end-to-end runs of
+# the real binary against a mock Graph API on 127.0.0.1 with a real SQLite file.
+# Each end-to-end case is its own ctest (serve.meta.<case>), so one failure
+# names itself and cases run in parallel.
+set(WAFLOW_SERVE_META_CASES
+  pizza_conversation
+  two_contacts_keep_their_own_order
+  verify_handshake
+  signature_rejected
+  duplicate_webhook_makes_one_turn
+  status_recorded_not_routed
+  bad_input_gets_4xx_and_the_server_keeps_serving
+  kill9_then_restart_continues_the_conversation
+  wait_timeout_fires_on_the_test_clock
+  wait_timeout_fires_after_a_restart
+  sigterm_stops_cleanly)
+foreach(case IN LISTS WAFLOW_SERVE_META_CASES)
+  add_test(NAME serve.meta.${case}
+    COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/e2e/serve_meta_test.py
+            --waflow $<TARGET_FILE:waflow> ServeMeta.test_${case})
+  set_tests_properties(serve.meta.${case} PROPERTIES TIMEOUT 120)
+endforeach()
