@@ -241,7 +241,7 @@ ServeConfig read_config(const Reader& r, const YAML::Node& root) {
     c.timezone = r.text(root["timezone"], "timezone");
   }
   if (root["workers"]) {
-    c.workers = static_cast<int>(r.integer(root["workers"], "workers", 1, 64));
+    c.workers = static_cast<int>(r.integer(root["workers"], "workers", 1, 256));
   }
   const YAML::Node devices = root["devices"];
   if (!devices || !devices.IsSequence() || devices.size() == 0) {

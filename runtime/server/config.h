@@ -64,7 +64,7 @@ struct ServeConfig {
   std::string timezone;
   std::vector<DeviceConfig> devices;
   std::vector<ApiToken> tokens;  // Those with an empty token are dropped.
-  int workers = 2;
+  int workers = 16;              // Threads that run turns (they mostly wait for commits).
 
   // A one-line summary for the start-up log, without secrets.
   std::string describe() const;

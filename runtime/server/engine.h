@@ -62,9 +62,12 @@ struct IngestSummary {
 
 struct EngineOptions {
   std::string instance = "waflow";  // Prefix of worker ids (leases).
-  int workers = 2;
+  // Workers and apply threads spend their time waiting for the store's writer;
+  // many of them let one group commit carry many turns (SQLite has one writer
+  // anyway, so this costs threads, not contention).
+  int workers = 16;
   int ingest_threads = 2;
-  int apply_threads = 4;  // Record delivery outcomes; concurrent, so they group-commit.
+  int apply_threads = 16;  // Record delivery outcomes; concurrent, so they group-commit.
   std::int64_t lease_ms = 30'000;
   std::int64_t outbox_lease_ms = 30'000;  // Twice the send timeout.
   int outbox_batch = 64;
