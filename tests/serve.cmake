@@ -20,3 +20,11 @@ foreach(case IN LISTS WAFLOW_SERVE_META_CASES)
             --waflow $<TARGET_FILE:waflow> ServeMeta.test_${case})
   set_tests_properties(serve.meta.${case} PROPERTIES TIMEOUT 120)
 endforeach()
+
+add_executable(waflow_server_tests
+  ${CMAKE_CURRENT_LIST_DIR}/server/config_test.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/server/engine_test.cpp)
+target_compile_definitions(waflow_server_tests PRIVATE WAFLOW_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+target_link_libraries(waflow_server_tests
+  PRIVATE waflow_warnings waflow_server waflow_storage waflow_compiler Catch2::Catch2WithMain)
+catch_discover_tests(waflow_server_tests TEST_PREFIX "serve.")

@@ -1,0 +1,243 @@
+// The serve engine on a real SQLite file with a fake Transport (the far side of
+// the wire): turns, local store answers, retries honouring Retry-After, failed
+// rows, per-contact order and a graceful stop.
+
+#include "runtime/server/engine.h"
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
+#include <catch2/catch.hpp>
+
+#include "compiler/checks/checks.h"
+#include "compiler/codegen/codegen.h"
+#include "compiler/frontend.h"
+#include "runtime/storage/sqlite_store.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using waflow::server::DeliveryResult;
+using waflow::vm::Value;
+
+std::string pizza_bundle() {
+  waflow::SourceManager sources;
+  waflow::Diagnostics diags;
+  const waflow::ir::Project project = waflow::load_project(
+      {std::string(WAFLOW_SOURCE_DIR) + "/examples/flows/pizza.wf"}, sources, diags);
+  waflow::check_project(project, sources, diags);
+  REQUIRE_FALSE(diags.has_errors());
+  const std::vector<std::uint8_t> bytes =
+      waflow::bytecode::write_bundle(waflow::generate_bundle(project, sources, "test"));
+  return std::string(bytes.begin(), bytes.end());
+}
+
+// Records deliveries; answers each with the next scripted outcome (Sent when
+// the script is empty).
+class FakeTransport final : public waflow::server::Transport {
+ public:
+  bool handles(const std::string& kind) const override { return kind == "send"; }
+  void deliver(const waflow::storage::OutboxRow& row,
+               std::function<void(DeliveryResult)> done) override {
+    DeliveryResult r;
+    {
+      const std::lock_guard lock(mutex_);
+      attempts_.push_back(row.payload);
+      if (!script_.empty()) {
+        r = script_.front();
+        script_.erase(script_.begin());
+      } else {
+        r.outcome = DeliveryResult::Outcome::Sent;
+        r.provider_message_id = "wamid.out." + std::to_string(++ids_);
+        sent_.push_back(row.payload);
+      }
+    }
+    cv_.notify_all();
+    done(std::move(r));
+  }
+  void script(DeliveryResult r) {
+    const std::lock_guard lock(mutex_);
+    script_.push_back(std::move(r));
+  }
+  // The texts sent, once there are `n` (bounded wait).
+  std::vector<std::string> wait_sent(std::size_t n) {
+    std::unique_lock lock(mutex_);
+    cv_.wait_for(lock, std::chrono::seconds(30), [&] { return sent_.size() >= n; });
+    std::vector<std::string> texts;
+    for (const std::string& json : sent_) {
+      Value v;
+      REQUIRE(waflow::vm::from_json(json, v));
+      texts.push_back(v.field("text") != nullptr ? v.field("text")->as_text() : json);
+    }
+    return texts;
+  }
+  std::size_t attempts() {
+    const std::lock_guard lock(mutex_);
+    return attempts_.size();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::vector<DeliveryResult> script_;
+  std::vector<std::string> attempts_;
+  std::vector<std::string> sent_;
+  int ids_ = 0;
+};
+
+struct Fixture {
+  fs::path dir;
+  std::unique_ptr<waflow::storage::Store> store;
+  waflow::server::OffsetClock clock;
+  FakeTransport transport;
+  std::FILE* log_file = std::tmpfile();
+  waflow::server::JsonLog log{log_file};
+  std::unique_ptr<waflow::server::Engine> engine;
+  int seq = 0;
+
+  Fixture() {
+    dir = fs::temp_directory_path() /
+          ("waflow-engine-" +
+           std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
+    fs::create_directories(dir);
+    auto opened = waflow::storage::open_sqlite_store((dir / "w.db").string());
+    REQUIRE(opened.ok());
+    store = std::move(opened).value();
+    waflow::server::EngineOptions options;
+    options.workers = 4;
+    options.backoff_base_ms = 10;
+    engine = std::make_unique<waflow::server::Engine>(*store, clock, transport, log, options);
+    REQUIRE(engine->deploy(pizza_bundle(), "test", "").ok());
+    engine->start();
+  }
+  ~Fixture() {
+    engine->stop();
+    store->close();
+    std::fclose(log_file);
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  }
+
+  waflow::server::IngestSummary say(const std::string& contact, Value message,
+                                    const std::string& id = {}) {
+    waflow::server::IncomingMessage m;
+    m.device = "pizza";
+    m.gateway = "meta";
+    m.account = "PNID";
+    m.provider_message_id = id.empty() ? "in." + std::to_string(++seq) : id;
+    m.contact = contact;
+    m.contact_name = "Ada";
+    m.message = std::move(message);
+    std::mutex mu;
+    std::condition_variable cv;
+    std::optional<waflow::Result<waflow::server::IngestSummary>> result;
+    engine->ingest({m}, {}, [&](waflow::Result<waflow::server::IngestSummary> r) {
+      const std::lock_guard lock(mu);
+      result.emplace(std::move(r));
+      cv.notify_all();
+    });
+    std::unique_lock lock(mu);
+    cv.wait_for(lock, std::chrono::seconds(30), [&] { return result.has_value(); });
+    REQUIRE(result.has_value());
+    REQUIRE(result->ok());
+    return result->value();
+  }
+};
+
+Value text(const std::string& t) {
+  return Value::object({{"type", Value::text("text")}, {"text", Value::text(t)}},
+                       waflow::vm::Tag::Message);
+}
+
+Value tap(const std::string& id, const std::string& title) {
+  return Value::object(
+      {{"type", Value::text("button")}, {"payload", Value::text(id)}, {"text", Value::text(title)}},
+      waflow::vm::Tag::Message);
+}
+
+}  // namespace
+
+TEST_CASE("a pizza order runs through the engine; the store record is answered locally") {
+  Fixture f;
+  CHECK(f.say("+1555", text("hi")).accepted == 1);
+  CHECK(f.transport.wait_sent(2) ==
+        std::vector<std::string>{"Welcome to Pizza Bot, Ada!", "What would you like?"});
+  f.say("+1555", tap("pepperoni", "Pepperoni"));
+  f.say("+1555", text("1 Main St"));
+  f.say("+1555", text("yes"));
+  const std::vector<std::string> sent = f.transport.wait_sent(5);
+  REQUIRE(sent.size() == 5);
+  CHECK(sent[2] == "Great choice: Pepperoni. What is your address?");
+  CHECK(sent[3] == "Order for Pepperoni to 1 Main St. Confirm? (yes/no)");
+  CHECK(sent[4].rfind("Order placed! Reference: orders-", 0) == 0);
+}
+
+TEST_CASE("a redelivered message is acknowledged and makes no turn") {
+  Fixture f;
+  CHECK(f.say("+1666", text("hi"), "same").accepted == 1);
+  const waflow::server::IngestSummary again = f.say("+1666", text("hi"), "same");
+  CHECK(again.accepted == 0);
+  CHECK(again.duplicates == 1);
+  f.say("+1666", tap("margherita", "Margherita"));
+  const std::vector<std::string> sent = f.transport.wait_sent(3);
+  CHECK(sent == std::vector<std::string>{"Welcome to Pizza Bot, Ada!", "What would you like?",
+                                         "Great choice: Margherita. What is your address?"});
+}
+
+TEST_CASE("a rate-limited send is retried after Retry-After and the order holds") {
+  Fixture f;
+  DeliveryResult limited;
+  limited.outcome = DeliveryResult::Outcome::RateLimited;
+  limited.error = "130429 rate limit";
+  limited.retry_after_ms = 20;
+  f.transport.script(limited);
+  f.say("+1777", text("hi"));
+  const std::vector<std::string> sent = f.transport.wait_sent(2);
+  CHECK(sent == std::vector<std::string>{"Welcome to Pizza Bot, Ada!", "What would you like?"});
+  CHECK(f.transport.attempts() == 3);
+}
+
+TEST_CASE("a send refused for good fails its row and the next reply still goes") {
+  Fixture f;
+  DeliveryResult refused;
+  refused.outcome = DeliveryResult::Outcome::Permanent;
+  refused.error = "131026 undeliverable";
+  f.transport.script(refused);
+  f.say("+1888", text("hi"));
+  CHECK(f.transport.wait_sent(1) == std::vector<std::string>{"What would you like?"});
+  CHECK(f.engine->counters().failed == 1);
+}
+
+TEST_CASE("the wait timeout fires when the clock passes it, and stop is clean") {
+  Fixture f;
+  f.say("+1999", text("hi"));
+  f.transport.wait_sent(2);
+  // Leases run on this clock too: jump once both sends are recorded.
+  const auto recorded = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (f.engine->counters().sent < 2 && std::chrono::steady_clock::now() < recorded) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  REQUIRE(f.engine->counters().sent == 2);
+  f.clock.advance(24LL * 3600 * 1000 + 1000);
+  f.engine->wake();
+  // The run ended, so "hi" greets again instead of being a wrong answer.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  bool ended = false;
+  while (!ended && std::chrono::steady_clock::now() < deadline) {
+    waflow::storage::QueryFilter filter;
+    filter.contact = "+1999";
+    auto page = f.store->conversations(filter);
+    REQUIRE(page.ok());
+    ended = !page.value().items.empty() && page.value().items[0].status == "completed";
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  REQUIRE(ended);
+  f.say("+1999", text("hi"));
+  CHECK(f.transport.wait_sent(4)[2] == "Welcome to Pizza Bot, Ada!");
+  f.engine->stop();
+  CHECK_FALSE(f.engine->ready());
+}
