@@ -20,6 +20,13 @@ foreach(case IN LISTS WAFLOW_SERVE_META_CASES)
             --waflow $<TARGET_FILE:waflow> ServeMeta.test_${case})
   set_tests_properties(serve.meta.${case} PROPERTIES TIMEOUT 120)
 endforeach()
+foreach(case IN ITEMS pizza_conversation_with_numbered_buttons
+                      wrong_hmac_is_refused_and_echoes_are_dropped)
+  add_test(NAME serve.waha.${case}
+    COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/e2e/serve_waha_test.py
+            --waflow $<TARGET_FILE:waflow> ServeWaha.test_${case})
+  set_tests_properties(serve.waha.${case} PROPERTIES TIMEOUT 120)
+endforeach()
 
 add_executable(waflow_server_tests
   ${CMAKE_CURRENT_LIST_DIR}/server/config_test.cpp
