@@ -11,6 +11,8 @@ set(WAFLOW_SERVE_META_CASES
   status_recorded_not_routed
   bad_input_gets_4xx_and_the_server_keeps_serving
   kill9_then_restart_continues_the_conversation
+  kill9_under_load_loses_no_acknowledged_message
+  a_new_version_leaves_conversations_in_progress_on_theirs
   wait_timeout_fires_on_the_test_clock
   wait_timeout_fires_after_a_restart
   sigterm_stops_cleanly)
