@@ -13,6 +13,7 @@ set(WAFLOW_SERVE_META_CASES
   kill9_then_restart_continues_the_conversation
   kill9_under_load_loses_no_acknowledged_message
   a_new_version_leaves_conversations_in_progress_on_theirs
+  http_steps_call_out_and_resume_the_run
   wait_timeout_fires_on_the_test_clock
   wait_timeout_fires_after_a_restart
   sigterm_stops_cleanly)

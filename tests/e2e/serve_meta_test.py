@@ -73,9 +73,22 @@ class MockGraph:
                 self.end_headers()
                 self.wfile.write(answer)
 
+            def do_GET(self):
+                # A shop API for flows' http steps: /stock answers, /broken fails.
+                with mock.cond:
+                    mock.gets.append(self.path)
+                status, answer = (200, b'{"units": 7}') if self.path.startswith("/stock") \
+                    else (500, b'{"error": "down"}')
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
             def log_message(self, *args):
                 pass
 
+        self.gets = []
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -540,6 +553,41 @@ class ServeMeta(unittest.TestCase):
         self.assertEqual([p[0] for p in pinned], ["+" + old, "+" + new])
         self.assertNotEqual(pinned[0][1], pinned[1][1])
         self.assertEqual(active, pinned[1][1])
+
+    def test_http_steps_call_out_and_resume_the_run(self):
+        flow = os.path.join(self.tmp.name, "shop.wf")
+        base = "http://127.0.0.1:%d" % self.graph.port
+        with open(flow, "w") as f:
+            f.write(f"""flow stock "Stock"
+  trigger exact "stock"
+  http stock = GET "{base}/stock?sku=42"
+    timeout 5s
+    map units = "$.units"
+    on error
+      say "The stock service is down."
+      end
+  say "Units left: {{{{stock.units}}}}"
+
+flow broken "Broken"
+  trigger exact "broken"
+  http check = GET "{base}/broken"
+    retries 1
+    map x = "$.x"
+    on error
+      say "The stock service is down."
+      end
+  say "unreachable"
+""")
+        self.server.stop()
+        self.server = Server(self.tmp.name, self.graph.port, flows=flow)
+        self.server.start()
+        wa = "15550000014"
+        self.say(wa, "stock", "User 14")
+        self.assertEqual(text_of(self.graph.wait_for(wa, 1)[0]), "Units left: 7")
+        self.say(wa, "broken", "User 14")
+        self.assertEqual(text_of(self.graph.wait_for(wa, 2)[1]), "The stock service is down.")
+        with self.graph.cond:
+            self.assertEqual(self.graph.gets, ["/stock?sku=42", "/broken", "/broken"])
 
     def test_wait_timeout_fires_on_the_test_clock(self):
         wa = "15550000009"
