@@ -13,6 +13,8 @@ packages=(
   libsqlite3-dev libpqxx-dev libfmt-dev catch2 libboost-dev libssl-dev
   # Tests: schema validation of examples, man page rendering, locale checks.
   python3 python3-jsonschema python3-yaml man-db groff-base locales
+  # Tests: the web chat in a headless browser.
+  chromium
 )
 
 missing=()

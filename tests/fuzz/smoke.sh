@@ -50,8 +50,20 @@ for gateway in meta waha; do
   cp "$root/tests/gateways/fixtures/$gateway/"*.json "$work/gateway_$gateway/"
 done
 
+# Saved sessions: the target builds its own base blobs.
+mkdir -p "$work/session_blob"
+
+# Web chat frames: one of each kind, and a bot payload.
+mkdir -p "$work/webchat_frame"
+printf '%s' '{"type":"message","id":"m1","text":"hi"}' >"$work/webchat_frame/message.json"
+printf '%s' '{"type":"tap","id":"t1","payload":"large","title":"Large","kind":"list"}' \
+  >"$work/webchat_frame/tap.json"
+printf '%s' '{"type":"start","flow":"pizza","id":"s1"}' >"$work/webchat_frame/start.json"
+printf '%s' '{"type":"buttons","text":"Size?","buttons":[{"id":"s","title":"Small"}]}' \
+  >"$work/webchat_frame/payload.json"
+
 status=0
-for format in dsl yaml visual bundle gateway_meta gateway_waha; do
+for format in dsl yaml visual bundle gateway_meta gateway_waha session_blob webchat_frame; do
   bin="$build/tests/fuzz/fuzz_$format"
   echo "fuzz smoke: $format for ${seconds}s ($(ls "$work/$format" | wc -l) seeds)"
   if ! "$bin" -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=2048 -timeout=10 \
