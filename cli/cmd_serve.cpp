@@ -235,8 +235,8 @@ int run_serve(const ServeOptions& options) {
   server::EngineOptions engine_options;
   engine_options.workers = config.workers;
   engine_options.instance = "serve-" + std::to_string(::getpid());
-  if (!config.devices.empty()) {
-    engine_options.rate_per_device = config.devices.front().rate_per_second;
+  for (const server::DeviceConfig& d : config.devices) {
+    engine_options.device_rates[d.name] = d.rate_per_second;
   }
   server::Engine engine(*store, clock, transport, log, engine_options);
   Result<std::string> hash = engine.deploy(bytes.value(), "waflow serve", config.path);

@@ -203,6 +203,21 @@ struct Engine::Impl {
     cv.notify_all();
   }
   void wake_workers() { signal(work_mutex, work_cv, work_gen); }
+  // Wakes about as many workers as there are conversations with new work, not
+  // all of them: each woken worker costs a claim in the writer's queue.
+  void wake_workers(std::size_t conversations) {
+    if (conversations >= static_cast<std::size_t>(options.workers)) {
+      wake_workers();
+      return;
+    }
+    {
+      const std::lock_guard lock(work_mutex);
+      ++work_gen;
+    }
+    for (std::size_t i = 0; i < conversations; ++i) {
+      work_cv.notify_one();
+    }
+  }
   void wake_dispatcher() { signal(outbox_mutex, outbox_cv, outbox_gen); }
   void wake_timers() { signal(timer_mutex, timer_cv, timer_gen); }
 
@@ -312,7 +327,7 @@ struct Engine::Impl {
         continue;
       }
       std::size_t at = 0;
-      bool any_new = false;
+      std::size_t fresh = 0;
       for (IngestJob& job : jobs) {
         IngestSummary summary;
         const std::size_t n = job.items.size();
@@ -320,7 +335,7 @@ struct Engine::Impl {
           switch (outcomes.value()[at]) {
             case storage::IngestOutcome::New:
               ++summary.accepted;
-              any_new = true;
+              ++fresh;
               break;
             case storage::IngestOutcome::Duplicate:
               ++summary.duplicates;
@@ -335,8 +350,8 @@ struct Engine::Impl {
         }
         job.done(summary);
       }
-      if (any_new) {
-        wake_workers();
+      if (fresh > 0) {
+        wake_workers(fresh);
       }
     }
   }
@@ -664,24 +679,26 @@ struct Engine::Impl {
 
   // Waits for a send token of the device (the dispatcher thread only).
   void take_token(const std::string& device) {
-    if (options.rate_per_device <= 0) {
+    auto configured = options.device_rates.find(device);
+    const double rate =
+        configured != options.device_rates.end() ? configured->second : options.rate_per_device;
+    if (rate <= 0) {
       return;
     }
     Bucket& b = buckets[device];
     for (;;) {
       const Millis now = clock.now_ms();
       if (b.tokens < 0) {
-        b.tokens = options.rate_per_device;
+        b.tokens = rate;
         b.last_ms = now;
       }
-      b.tokens = std::min(options.rate_per_device, b.tokens + static_cast<double>(now - b.last_ms) *
-                                                                  options.rate_per_device / 1000.0);
+      b.tokens = std::min(rate, b.tokens + static_cast<double>(now - b.last_ms) * rate / 1000.0);
       b.last_ms = now;
       if (b.tokens >= 1 || stopping.load()) {
         b.tokens -= 1;
         return;
       }
-      const double wait = (1 - b.tokens) * 1000.0 / options.rate_per_device;
+      const double wait = (1 - b.tokens) * 1000.0 / rate;
       std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<Millis>(wait) + 1));
     }
   }
@@ -762,6 +779,9 @@ struct Engine::Impl {
   }
 
   void start_delivery(storage::OutboxRow row) {
+    if (log.enabled(LogLevel::Debug)) {
+      log.debug("delivery_start", {{"id", row.id}, {"kind", row.kind}});
+    }
     if (!transport.handles(row.kind)) {
       DeliveryResult r = local(row);
       push_applied(Applied{std::move(row), std::move(r), false});
@@ -827,6 +847,9 @@ struct Engine::Impl {
 
   void apply(const Applied& a) {
     const storage::OutboxRow& row = a.row;
+    if (log.enabled(LogLevel::Debug)) {
+      log.debug("delivery", {{"id", row.id}, {"outcome", static_cast<int>(a.result.outcome)}});
+    }
     const DeliveryResult& r = a.result;
     const Millis now = clock.now_ms();
     using Outcome = DeliveryResult::Outcome;
@@ -849,6 +872,10 @@ struct Engine::Impl {
       if (!marked) {
         log.error("mark_sent_failed", {{"id", row.id}, {"error", marked.error().message}});
         return;
+      }
+      if (!marked.value()) {
+        // The row's lease ran out and another dispatcher has it (or had it).
+        log.warn("mark_sent_late", {{"id", row.id}, {"kind", row.kind}});
       }
       bump(&EngineCounters::sent);
       if (answer) {

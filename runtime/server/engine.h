@@ -22,6 +22,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -71,13 +72,14 @@ struct EngineOptions {
   std::int64_t lease_ms = 30'000;
   std::int64_t outbox_lease_ms = 30'000;  // Twice the send timeout.
   int outbox_batch = 64;
-  int max_inflight = 512;                 // Deliveries started and not recorded yet.
-  double rate_per_device = 80;            // Sends per second; 0: unlimited.
-  int breaker_failures = 5;               // Consecutive failures that open a device's breaker.
-  std::int64_t breaker_open_ms = 30'000;  // How long it stays open.
-  std::int64_t backoff_base_ms = 1'000;   // First retry; doubles per attempt...
-  std::int64_t backoff_max_ms = 300'000;  // ...up to this.
-  std::int64_t idle_poll_ms = 1'000;      // Longest sleep of an idle loop.
+  int max_inflight = 512;                      // Deliveries started and not recorded yet.
+  double rate_per_device = 80;                 // Sends per second; 0: unlimited.
+  std::map<std::string, double> device_rates;  // Per device, overriding rate_per_device.
+  int breaker_failures = 5;                    // Consecutive failures that open a device's breaker.
+  std::int64_t breaker_open_ms = 30'000;       // How long it stays open.
+  std::int64_t backoff_base_ms = 1'000;        // First retry; doubles per attempt...
+  std::int64_t backoff_max_ms = 300'000;       // ...up to this.
+  std::int64_t idle_poll_ms = 1'000;           // Longest sleep of an idle loop.
 };
 
 struct EngineCounters {

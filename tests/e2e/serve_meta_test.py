@@ -67,11 +67,9 @@ class MockGraph:
                     "contacts": [{"input": "x", "wa_id": "x"}],
                     "messages": [{"id": wamid}],
                 }).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
+                # Headers and body in one write, as most servers do.
+                self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                                 b"Content-Length: %d\r\n\r\n%s" % (len(answer), answer))
 
             def do_GET(self):
                 # A shop API for flows' http steps: /stock answers, /broken fails.
@@ -79,11 +77,10 @@ class MockGraph:
                     mock.gets.append(self.path)
                 status, answer = (200, b'{"units": 7}') if self.path.startswith("/stock") \
                     else (500, b'{"error": "down"}')
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
+                reason = b"OK" if status == 200 else b"Internal Server Error"
+                self.wfile.write(b"HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
+                                 b"Content-Length: %d\r\n\r\n%s"
+                                 % (status, reason, len(answer), answer))
 
             def log_message(self, *args):
                 pass
@@ -193,7 +190,7 @@ devices:
     def start(self):
         env = dict(os.environ, E2E_TOKEN="e2e-token", E2E_SECRET=APP_SECRET)
         self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([WAFLOW, "serve", "--config", self.config, "--test-clock"],
+        self.proc = subprocess.Popen([WAFLOW, "serve", "--config", self.config, "--test-clock"] + (["--debug"] if os.environ.get("E2E_DEBUG") else []),
                                      cwd=self.workdir, env=env, stdout=self.log,
                                      stderr=subprocess.STDOUT)
         deadline = time.monotonic() + WAIT_S

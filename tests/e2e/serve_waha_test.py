@@ -56,11 +56,9 @@ class MockWaha:
                                        "body": payload})
                     mock.cond.notify_all()
                 answer = json.dumps({"id": "true_%s_OUT%d" % (payload.get("chatId"), n)}).encode()
-                self.send_response(201)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
+                # Headers and body in one write, as most servers do.
+                self.wfile.write(b"HTTP/1.1 201 Created\r\nContent-Type: application/json\r\n"
+                                 b"Content-Length: %d\r\n\r\n%s" % (len(answer), answer))
 
             def log_message(self, *args):
                 pass
