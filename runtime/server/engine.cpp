@@ -940,7 +940,18 @@ struct Engine::Impl {
 
   // ---- timers ----
 
+  // Forgets dedup keys and finished outbox rows past their horizons (7 days).
+  void prune(Millis now) {
+    Result<storage::PruneResult> pruned = store.prune(now);
+    if (!pruned) {
+      log.error("prune_failed", {{"error", pruned.error().message}});
+    } else if (pruned.value().seen > 0 || pruned.value().outbox > 0) {
+      log.info("pruned", {{"dedup_keys", pruned.value().seen}, {"outbox", pruned.value().outbox}});
+    }
+  }
+
   void timer_loop() {
+    Millis last_prune = 0;
     while (!stopping.load()) {
       std::uint64_t seen = 0;
       {
@@ -948,6 +959,10 @@ struct Engine::Impl {
         seen = timer_gen;
       }
       const Millis now = clock.now_ms();
+      if (now - last_prune >= options.prune_every_ms) {
+        prune(now);
+        last_prune = now;
+      }
       Result<std::int64_t> fired = store.fire_due_timers(now, 512);
       if (!fired) {
         log.error("fire_timers_failed", {{"error", fired.error().message}});

@@ -80,6 +80,7 @@ struct EngineOptions {
   std::int64_t backoff_base_ms = 1'000;        // First retry; doubles per attempt...
   std::int64_t backoff_max_ms = 300'000;       // ...up to this.
   std::int64_t idle_poll_ms = 1'000;           // Longest sleep of an idle loop.
+  std::int64_t prune_every_ms = 3'600'000;     // Dedup keys and old outbox rows are pruned.
 };
 
 struct EngineCounters {
