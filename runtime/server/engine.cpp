@@ -156,7 +156,6 @@ struct Engine::Impl {
   // Ingest queue.
   struct IngestJob {
     std::vector<storage::Inbound> items;
-    std::size_t message_count = 0;
     std::function<void(Result<IngestSummary>)> done;
   };
   std::mutex ingest_mutex;
@@ -1070,7 +1069,6 @@ void Engine::ingest(std::vector<IncomingMessage> messages, std::vector<IncomingS
     item.received_ms = now;
     job.items.push_back(std::move(item));
   }
-  job.message_count = job.items.size();
   for (IncomingStatus& st : statuses) {
     storage::Inbound item;
     item.type = storage::Inbound::Type::Status;
