@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <future>
 #include <memory>
 #include <sstream>
 
@@ -22,6 +23,7 @@
 #include "adapters/gateways/waha.h"
 #include "adapters/http/client.h"
 #include "adapters/http/server.h"
+#include "adapters/webchat/webchat.h"
 #include "cli/commands.h"
 #include "cli/serve_transport.h"
 #include "cli/version.h"
@@ -29,6 +31,7 @@
 #include "compiler/codegen/codegen.h"
 #include "compiler/frontend.h"
 #include "compiler/render.h"
+#include "runtime/bytecode/bundle.h"
 #include "runtime/server/config.h"
 #include "runtime/server/engine.h"
 #include "runtime/storage/sqlite_store.h"
@@ -107,6 +110,74 @@ http::Response json_reply(int status, const nlohmann::json& body) {
   return http::Response::json(status, body.dump());
 }
 
+// A gateway's normalised message as the engine ingests it.
+server::IncomingMessage incoming(const std::string& device, std::string gateway,
+                                 gateways::Inbound in) {
+  server::IncomingMessage m;
+  m.device = device;
+  m.gateway = std::move(gateway);
+  m.account = std::move(in.account);
+  m.provider_message_id = std::move(in.provider_message_id);
+  m.contact = std::move(in.contact);
+  m.contact_name = std::move(in.contact_name);
+  m.timestamp_ms = in.timestamp_ms;
+  m.message = std::move(in.message);
+  return m;
+}
+
+// The web chat of a `web` device: a page's message is ingested like a webhook's
+// (the page gets its acknowledgement once it is durable), a flow picked on the
+// sandbox page starts as an API trigger would, and the flows offered are those
+// of the deployed bundle.
+std::unique_ptr<webchat::WebChat> make_webchat(const server::DeviceConfig& d,
+                                               const std::string& bundle_bytes,
+                                               server::Engine& engine, storage::Store& store,
+                                               server::Clock& clock) {
+  std::vector<webchat::FlowInfo> flows;
+  const std::vector<std::uint8_t> bytes(bundle_bytes.begin(), bundle_bytes.end());
+  if (Result<bytecode::Bundle> bundle = bytecode::load_bundle(bytes)) {
+    for (const bytecode::FlowInfo& f : bundle.value().flows) {
+      const std::string& name = bundle.value().str(f.name);
+      flows.push_back({name, f.title == bytecode::kNone ? name : bundle.value().str(f.title)});
+    }
+  }
+  webchat::WebChatOptions options;
+  options.device = d.name;
+  options.title = d.name;
+  webchat::WebChatCallbacks callbacks;
+  callbacks.on_inbound = [&engine, name = d.name](gateways::Inbound in) -> Result<bool> {
+    // Runs on the web chat's own workers, so waiting for the commit is fine.
+    auto stored = std::make_shared<std::promise<Result<server::IngestSummary>>>();
+    std::future<Result<server::IngestSummary>> done = stored->get_future();
+    engine.ingest({incoming(name, "web", std::move(in))}, {},
+                  [stored](Result<server::IngestSummary> r) { stored->set_value(std::move(r)); });
+    Result<server::IngestSummary> r = done.get();
+    if (!r) {
+      return r.error();
+    }
+    return r.value().accepted > 0;
+  };
+  callbacks.flows = [flows] {
+    return flows;
+  };
+  callbacks.on_start = [&store, &clock, &engine, name = d.name](
+                           const std::string& contact, const std::string& flow) -> Result<bool> {
+    storage::NewInbox start;
+    start.key = {name, contact};
+    start.kind = storage::InboxKind::Start;
+    nlohmann::json payload = {{"flow", flow}};
+    start.payload = payload.dump();
+    start.received_ms = clock.now_ms();
+    Result<std::vector<std::int64_t>> queued = store.enqueue({start});
+    if (!queued) {
+      return queued.error();
+    }
+    engine.wake();
+    return true;
+  };
+  return std::make_unique<webchat::WebChat>(std::move(options), std::move(callbacks));
+}
+
 // A webhook call: verify and parse, ingest, answer 200 once durable.
 void handle_webhook(const server::DeviceConfig& device, const gateways::Gateway& gateway,
                     server::Engine& engine, server::JsonLog& log, http::Request request,
@@ -146,16 +217,7 @@ void handle_webhook(const server::DeviceConfig& device, const gateways::Gateway&
   }
   std::vector<server::IncomingMessage> messages;
   for (gateways::Inbound& in : p.messages) {
-    server::IncomingMessage m;
-    m.device = device.name;
-    m.gateway = std::string(gateway.kind());
-    m.account = std::move(in.account);
-    m.provider_message_id = std::move(in.provider_message_id);
-    m.contact = std::move(in.contact);
-    m.contact_name = std::move(in.contact_name);
-    m.timestamp_ms = in.timestamp_ms;
-    m.message = std::move(in.message);
-    messages.push_back(std::move(m));
+    messages.push_back(incoming(device.name, std::string(gateway.kind()), std::move(in)));
   }
   std::vector<server::IncomingStatus> statuses;
   for (gateways::StatusUpdate& st : p.statuses) {
@@ -226,9 +288,6 @@ int run_serve(const ServeOptions& options) {
     } else if (d.gateway == "waha" && d.hmac_key.empty()) {
       log.warn("webhook_unsigned",
                {{"device", d.name}, {"why", "hmac_key is empty: signatures are not checked"}});
-    } else if (d.gateway == "web") {
-      log.warn("device_not_served",
-               {{"device", d.name}, {"why", "the web gateway is not served by this build yet"}});
     }
   }
 
@@ -260,7 +319,20 @@ int run_serve(const ServeOptions& options) {
                                                                : server::LogLevel::Debug;
     log.write(l, "http", {{"message", message}, {"detail", detail}});
   };
+  // Web chats: the first at the root (the sandbox page at /), others under
+  // /chat/<device>.
+  std::vector<std::unique_ptr<webchat::WebChat>> chats;
   http::HttpServer server(server_options);
+  for (const server::DeviceConfig& d : config.devices) {
+    if (d.gateway != "web") {
+      continue;
+    }
+    chats.push_back(make_webchat(d, bytes.value(), engine, *store, clock));
+    transport.add_web_device(d.name, chats.back().get());
+    const std::string base = chats.size() == 1 ? std::string() : "/chat/" + d.name;
+    chats.back()->install(server, base);
+    log.info("webchat", {{"device", d.name}, {"path", base.empty() ? "/" : base + "/"}});
+  }
   for (std::size_t i = 0; i < config.devices.size(); ++i) {
     const server::DeviceConfig& d = config.devices[i];
     const gateways::Gateway* g = gateways[i].get();

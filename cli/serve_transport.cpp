@@ -122,6 +122,22 @@ void ServeTransport::deliver(const storage::OutboxRow& row,
 }
 
 void ServeTransport::send(const storage::OutboxRow& row, std::function<void(DeliveryResult)> done) {
+  if (auto chat = chats_.find(row.key.device); chat != chats_.end()) {
+    Value payload;
+    if (!vm::from_json(row.payload, payload)) {
+      done(permanent("the send payload is not JSON"));
+      return;
+    }
+    DeliveryResult r;
+    if (chat->second->deliver(row.key.contact, payload, &r.provider_message_id)) {
+      r.outcome = DeliveryResult::Outcome::Sent;
+    } else {
+      r.outcome = DeliveryResult::Outcome::Retry;
+      r.error = "no page of this contact is open";
+    }
+    done(std::move(r));
+    return;
+  }
   auto it = gateways_.find(row.key.device);
   if (it == gateways_.end() || it->second == nullptr) {
     done(permanent("no gateway is configured for device '" + row.key.device + "'"));

@@ -10,6 +10,7 @@
 
 #include "adapters/gateways/gateway.h"
 #include "adapters/http/client.h"
+#include "adapters/webchat/webchat.h"
 #include "runtime/server/transport.h"
 
 namespace waflow::cli {
@@ -22,6 +23,9 @@ class ServeTransport final : public server::Transport {
   void add_device(const std::string& device, const gateways::Gateway* gateway) {
     gateways_[device] = gateway;
   }
+  // The web chat that sends for a `web` device: a message goes to the contact's
+  // open pages, and waits in the outbox (retried) while none is open.
+  void add_web_device(const std::string& device, webchat::WebChat* chat) { chats_[device] = chat; }
 
   bool handles(const std::string& kind) const override { return kind == "send" || kind == "http"; }
   void deliver(const storage::OutboxRow& row,
@@ -33,6 +37,7 @@ class ServeTransport final : public server::Transport {
 
   http::HttpClient& client_;
   std::map<std::string, const gateways::Gateway*> gateways_;
+  std::map<std::string, webchat::WebChat*> chats_;
 };
 
 }  // namespace waflow::cli

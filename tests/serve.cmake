@@ -38,3 +38,9 @@ target_compile_definitions(waflow_server_tests PRIVATE WAFLOW_SOURCE_DIR="${PROJ
 target_link_libraries(waflow_server_tests
   PRIVATE waflow_warnings waflow_server waflow_storage waflow_compiler Catch2::Catch2WithMain)
 catch_discover_tests(waflow_server_tests TEST_PREFIX "serve.")
+
+# The web chat in waflow serve, with examples/serve/local.yaml as `make run` uses it.
+add_test(NAME serve.webchat.end_to_end
+  COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/e2e/serve_webchat_test.py
+          --waflow $<TARGET_FILE:waflow>)
+set_tests_properties(serve.webchat.end_to_end PROPERTIES TIMEOUT 180)
