@@ -134,6 +134,7 @@ void ServeTransport::send(const storage::OutboxRow& row, std::function<void(Deli
     } else {
       r.outcome = DeliveryResult::Outcome::Retry;
       r.error = "no page of this contact is open";
+      r.device_fault = false;  // One closed page must not stop the device's other contacts.
     }
     done(std::move(r));
     return;

@@ -853,7 +853,7 @@ struct Engine::Impl {
     const Millis now = clock.now_ms();
     using Outcome = DeliveryResult::Outcome;
     if (a.through_transport) {
-      note_breaker(row.key.device, r.outcome == Outcome::Retry);
+      note_breaker(row.key.device, r.outcome == Outcome::Retry && r.device_fault);
     }
     if (r.outcome == Outcome::Sent) {
       std::optional<storage::NewInbox> answer;

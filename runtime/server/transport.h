@@ -26,6 +26,9 @@ struct DeliveryResult {
   std::string provider_message_id;
   std::string error;
   std::int64_t retry_after_ms = -1;
+  // Whether a Retry counts against the device's circuit breaker: false when the
+  // failure is the contact's alone (a web chat contact with no page open).
+  bool device_fault = true;
   // For calls a conversation waits on (http): the answer it resumes with.
   std::optional<vm::Value> answer;
 };
