@@ -2,11 +2,18 @@
 // client's thread through a queue under a mutex, and curl_multi_wakeup cuts the
 // thread's poll short; everything else (easy handles, the multi handle, the
 // transfers in flight) belongs to that thread alone.
+//
+// The connection limits (max_connections, max_per_host) are kept here, not by
+// curl: a transfer curl queues for a free connection is only started by a later
+// curl_multi_perform, which left it waiting for the poll's timeout (a second)
+// whenever more requests went to one host than it had connections. Here a
+// waiting transfer is handed to curl the moment a transfer to its host ends.
 
 #include "adapters/http/client.h"
 
 #include <array>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <deque>
 #include <future>
@@ -36,6 +43,7 @@ struct Transfer {
   std::array<char, CURL_ERROR_SIZE> error{};
   std::uint64_t max_bytes = 0;
   bool too_large = false;
+  std::string host;  // "scheme://host:port" of the URL, for the per-host limit.
 
   Transfer() = default;
   Transfer(const Transfer&) = delete;
@@ -100,6 +108,18 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* use
   return n;
 }
 
+// "scheme://host:port" of a URL, lower-case: what shares connections.
+std::string host_of(std::string_view url) {
+  const std::size_t scheme = url.find("://");
+  const std::size_t begin = scheme == std::string_view::npos ? 0 : scheme + 3;
+  const std::size_t end = url.find_first_of("/?#", begin);
+  std::string host(url.substr(0, end == std::string_view::npos ? url.size() : end));
+  for (char& c : host) {
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return host;
+}
+
 bool valid_field(std::string_view text) {
   return text.find_first_of("\r\n") == std::string_view::npos;
 }
@@ -120,6 +140,37 @@ struct HttpClient::Impl {
   bool stopping = false;                        // Under mutex.
   std::atomic<std::size_t> pending{0};
   std::unordered_map<CURL*, std::unique_ptr<Transfer>> active;  // Client thread only.
+  std::deque<std::unique_ptr<Transfer>> waiting;                // Over a limit; client thread only.
+  std::unordered_map<std::string, long> per_host;  // Transfers in flight; client thread only.
+
+  bool fits(const Transfer& t) const {
+    if (static_cast<long>(active.size()) >= options.max_connections) {
+      return false;
+    }
+    auto it = per_host.find(t.host);
+    return it == per_host.end() || it->second < options.max_per_host;
+  }
+
+  // Hands a transfer to curl now, or keeps it until its host has room.
+  void admit(std::unique_ptr<Transfer> t) {
+    t->host = host_of(t->request.url);
+    waiting.push_back(std::move(t));
+    start_waiting();
+  }
+
+  // Starts the waiting transfers that fit, oldest first (so requests to one
+  // host start in the order they were made, and a busy host holds up no other).
+  void start_waiting() {
+    for (auto it = waiting.begin(); it != waiting.end();) {
+      if (fits(**it)) {
+        std::unique_ptr<Transfer> t = std::move(*it);
+        it = waiting.erase(it);
+        begin(std::move(t));
+      } else {
+        ++it;
+      }
+    }
+  }
 
   void complete(std::unique_ptr<Transfer> t) {
     t->response.elapsed_ms =
@@ -204,6 +255,7 @@ struct HttpClient::Impl {
       fail(std::move(t), curl_multi_strerror(rc));
       return;
     }
+    ++per_host[t->host];
     active.emplace(e, std::move(t));
   }
 
@@ -214,6 +266,9 @@ struct HttpClient::Impl {
     std::unique_ptr<Transfer> t = std::move(it->second);
     active.erase(it);
     curl_multi_remove_handle(multi, easy);
+    if (auto host = per_host.find(t->host); host != per_host.end() && --host->second <= 0) {
+      per_host.erase(host);
+    }
     if (result == CURLE_OK) {
       long status = 0;
       curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
@@ -241,6 +296,11 @@ struct HttpClient::Impl {
       if (stop) {
         for (auto& t : incoming)
           fail(std::move(t), kShutDown);
+        while (!waiting.empty()) {
+          std::unique_ptr<Transfer> t = std::move(waiting.front());
+          waiting.pop_front();
+          fail(std::move(t), kShutDown);
+        }
         while (!active.empty()) {
           auto it = active.begin();
           std::unique_ptr<Transfer> t = std::move(it->second);
@@ -251,13 +311,22 @@ struct HttpClient::Impl {
         return;
       }
       for (auto& t : incoming)
-        begin(std::move(t));
+        admit(std::move(t));
       int running = 0;
       curl_multi_perform(multi, &running);
       int left = 0;
+      bool finished = false;
       while (CURLMsg* msg = curl_multi_info_read(multi, &left)) {
-        if (msg->msg == CURLMSG_DONE)
+        if (msg->msg == CURLMSG_DONE) {
           finish(msg->easy_handle, msg->data.result);
+          finished = true;
+        }
+      }
+      // A finished transfer makes room: start what waited for it, and run
+      // curl again at once rather than after a poll.
+      if (finished) {
+        start_waiting();
+        continue;
       }
       // The poll ends early when a socket is ready, a curl timer is due, or
       // submit()/shutdown() wakes it.
@@ -272,8 +341,8 @@ HttpClient::HttpClient(ClientOptions options) : impl_(std::make_unique<Impl>()) 
   impl_->options = std::move(options);
   impl_->multi = curl_multi_init();
   WAFLOW_CHECK(impl_->multi != nullptr, "curl_multi_init failed");
-  curl_multi_setopt(impl_->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, impl_->options.max_connections);
-  curl_multi_setopt(impl_->multi, CURLMOPT_MAX_HOST_CONNECTIONS, impl_->options.max_per_host);
+  // The limits are kept by Impl::admit (see the top of this file); curl only
+  // caches up to max_connections idle connections.
   curl_multi_setopt(impl_->multi, CURLMOPT_MAXCONNECTS, impl_->options.max_connections);
   impl_->thread = std::thread([impl = impl_.get()] { impl->run(); });
 }

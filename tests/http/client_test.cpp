@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -230,6 +231,59 @@ TEST_CASE("client: shutdown completes pending requests with an error") {
   REQUIRE(done.size() == 2);
   CHECK(done[1].error == "client shut down");
   CHECK(client.pending() == 0);
+}
+
+// The client keeps max_per_host itself: requests beyond it wait in order and
+// each starts as soon as one to its host ends (curl's own queue started them
+// only at its next poll, up to a second later).
+TEST_CASE("client: requests beyond max_per_host wait and start, in order, as others end") {
+  HttpServer server(ServerOptions{});
+  std::mutex mutex;
+  std::vector<std::pair<std::string, Reply>> held;
+  server.route("GET", "/hold/{n}", [&](Request request, Reply reply) {
+    std::lock_guard lock(mutex);
+    held.emplace_back(std::string(request.param("n")), std::move(reply));
+  });
+  auto port = server.start();
+  REQUIRE(port.ok());
+  auto arrived = [&] {
+    std::lock_guard lock(mutex);
+    return held.size();
+  };
+
+  ClientOptions options;
+  options.max_per_host = 2;
+  HttpClient client(options);
+  std::atomic<int> answered{0};
+  for (int i = 0; i < 6; ++i) {
+    ClientRequest request;
+    request.url = url(port.value(), "/hold/" + std::to_string(i));
+    client.submit(request, [&](const ClientResponse& response) {
+      CHECK(response.status == 200);
+      ++answered;
+    });
+  }
+  REQUIRE(eventually([&] { return arrived() == 2; }));
+  std::this_thread::sleep_for(100ms);  // Nothing more may arrive while both are held.
+  CHECK(arrived() == 2);
+  for (std::size_t next = 0; next < 6; ++next) {
+    REQUIRE(eventually([&] { return arrived() >= std::min<std::size_t>(next + 2, 6); }));
+    CHECK(arrived() <= next + 2);  // Never more than two in flight.
+    std::optional<Reply> reply;
+    {
+      std::lock_guard lock(mutex);
+      // The first two start together; each later one only when one before it
+      // ended, so they arrive in the order they were made.
+      if (next >= 2) {
+        CHECK(held[next].first == std::to_string(next));
+      } else {
+        CHECK((held[next].first == "0" || held[next].first == "1"));
+      }
+      reply.emplace(std::move(held[next].second));
+    }
+    (*reply)(Response::text(200, "ok"));
+  }
+  REQUIRE(eventually([&] { return answered.load() == 6; }));
 }
 
 TEST_CASE("client: a callback may submit the next request") {
