@@ -2,11 +2,11 @@
 // statuses. Every command runs under a last-resort catch, so an unexpected
 // failure prints a clean message instead of a crash.
 
-#include <unistd.h>
-
 #include <clocale>
 #include <cstdio>
 #include <exception>
+
+#include <unistd.h>
 
 #include "cli/commands.h"
 #include "cli/version.h"

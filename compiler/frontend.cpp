@@ -1,13 +1,13 @@
 #include "compiler/frontend.h"
 
-#include "compiler/ir/walk.h"
-
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
 #include <sstream>
+
+#include "compiler/ir/walk.h"
 
 namespace waflow {
 
@@ -68,7 +68,8 @@ std::vector<std::string> expand_paths(const std::vector<std::string>& paths, Dia
            !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
         // Transcript tests (*.test.yaml, docs/testing.md) live next to flows but are not flows.
         const std::string name = it->path().filename().string();
-        if (it->is_regular_file() && !name.ends_with(".test.yaml") && !name.ends_with(".test.yml") &&
+        if (it->is_regular_file() && !name.ends_with(".test.yaml") &&
+            !name.ends_with(".test.yml") &&
             format_of_path(it->path().string()) != SourceFormat::Unknown) {
           files.insert(it->path().lexically_normal().string());
         }

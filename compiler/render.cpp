@@ -1,8 +1,7 @@
 #include "compiler/render.h"
 
-#include <nlohmann/json.hpp>
-
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 namespace waflow {
 
@@ -42,8 +41,8 @@ std::vector<Cell> display_cells(std::string_view line, std::size_t base) {
     } else if (c >= 0xC0) {
       n = 2;
     }
-    const bool valid = i + n <= line.size() &&
-                       utf8_invalid_offset(line.substr(i, n)) == std::string_view::npos;
+    const bool valid =
+        i + n <= line.size() && utf8_invalid_offset(line.substr(i, n)) == std::string_view::npos;
     if (line[i] == '\t') {
       for (int k = 0; k < 4; ++k) {
         cells.push_back(Cell{" ", base + i});
@@ -89,23 +88,21 @@ std::pair<std::size_t, std::size_t> window_bytes(std::string_view line, std::siz
   return {begin, std::min(line.size(), at + kAfter)};
 }
 
-void render_human(const Diagnostic& d, const SourceManager& sources, bool color,
-                  std::string& out) {
+void render_human(const Diagnostic& d, const SourceManager& sources, bool color, std::string& out) {
   const char* severity_color = d.severity == Severity::Error     ? kRed
                                : d.severity == Severity::Warning ? kYellow
                                                                  : kCyan;
-  const std::string head =
-      fmt::format("{}[{}]", severity_name(d.severity), info(d.kind).code);
+  const std::string head = fmt::format("{}[{}]", severity_name(d.severity), info(d.kind).code);
   if (!d.span.valid()) {
     out += fmt::format("waflow: {}: {}\n", paint(color, severity_color, head),
                        paint(color, kBold, d.message));
   } else {
     const SourceFile& file = sources.file(d.span.file);
     const SourceLocation begin = sources.begin_of(d.span);
-    out += fmt::format("{}: {}: {}\n",
-                       paint(color, kBold, fmt::format("{}:{}:{}", file.path, begin.line,
-                                                       begin.column)),
-                       paint(color, severity_color, head), paint(color, kBold, d.message));
+    out += fmt::format(
+        "{}: {}: {}\n",
+        paint(color, kBold, fmt::format("{}:{}:{}", file.path, begin.line, begin.column)),
+        paint(color, severity_color, head), paint(color, kBold, d.message));
     const std::string_view line = sources.line_text(d.span.file, begin.line);
     if (!line.empty() || !file.text.empty()) {
       const std::string number = std::to_string(begin.line);
@@ -245,10 +242,10 @@ std::string render_diagnostics(const std::vector<Diagnostic>& diagnostics,
       if (d.span.valid()) {
         const SourceLocation b = sources.begin_of(d.span);
         const SourceLocation e = sources.end_of(d.span);
-        out += fmt::format("::{} file={},line={},col={},endLine={},endColumn={},title={}::{}\n",
-                           level, github_escape(sources.file(d.span.file).path, true), b.line,
-                           b.column, e.line, e.column, info(d.kind).code,
-                           github_escape(message, false));
+        out +=
+            fmt::format("::{} file={},line={},col={},endLine={},endColumn={},title={}::{}\n", level,
+                        github_escape(sources.file(d.span.file).path, true), b.line, b.column,
+                        e.line, e.column, info(d.kind).code, github_escape(message, false));
       } else {
         out += fmt::format("::{} title={}::{}\n", level, info(d.kind).code,
                            github_escape(message, false));
@@ -266,8 +263,8 @@ std::string summary_line(std::size_t errors, std::size_t warnings) {
     out += fmt::format("{} error{}", errors, errors == 1 ? "" : "s");
   }
   if (warnings > 0) {
-    out += fmt::format("{}{} warning{}", out.empty() ? "" : ", ", warnings,
-                       warnings == 1 ? "" : "s");
+    out +=
+        fmt::format("{}{} warning{}", out.empty() ? "" : ", ", warnings, warnings == 1 ? "" : "s");
   }
   return out;
 }

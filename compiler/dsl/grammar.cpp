@@ -8,14 +8,14 @@
 // (lookahead with at<> where two forms share a prefix), so actions never leave
 // stale values behind.
 
-#include <tao/pegtl.hpp>
-
 #include <charconv>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <tao/pegtl.hpp>
 
 #include "compiler/dsl/expr_parser.h"
 #include "compiler/dsl/statement.h"
@@ -70,7 +70,8 @@ struct IdentFirst : pg::ranges<'a', 'z', 'A', 'Z', '_'> {};
 struct IdentOther : pg::ranges<'a', 'z', 'A', 'Z', '0', '9', '_'> {};
 struct IdentChars : pg::seq<IdentFirst, pg::star<IdentOther>> {};
 struct NameChars
-    : pg::seq<IdentFirst, pg::star<pg::sor<pg::ranges<'a', 'z', 'A', 'Z', '0', '9'>, pg::one<'_', '-'>>>> {};
+    : pg::seq<IdentFirst,
+              pg::star<pg::sor<pg::ranges<'a', 'z', 'A', 'Z', '0', '9'>, pg::one<'_', '-'>>>> {};
 
 template <typename... Words>
 struct KeywordOf : pg::seq<pg::sor<Words...>, pg::not_at<IdentOther>> {};
@@ -90,7 +91,8 @@ struct Str : pg::sor<TripleString, DoubleString, SingleString> {};
 struct Digits : pg::plus<pg::digit> {};
 struct Fraction : pg::seq<pg::one<'.'>, Digits> {};
 struct Exponent : pg::seq<pg::one<'e', 'E'>, pg::opt<pg::one<'+', '-'>>, Digits> {};
-struct NumberChars : pg::seq<Digits, pg::opt<Fraction>, pg::opt<Exponent>, pg::not_at<IdentOther>> {};
+struct NumberChars : pg::seq<Digits, pg::opt<Fraction>, pg::opt<Exponent>, pg::not_at<IdentOther>> {
+};
 struct Num : NumberChars {};
 struct SignedNum : pg::seq<pg::opt<pg::one<'-'>>, NumberChars> {};
 struct DurUnit : pg::sor<pg::string<'m', 's'>, pg::one<'s', 'm', 'h', 'd', 'w'>> {};
@@ -131,7 +133,8 @@ struct IdentOrCall : pg::seq<ExprIdent, pg::opt<CallTail>> {};
 struct ListOpen : pg::one<'['> {};
 struct ListClose : pg::one<']'> {};
 // A trailing comma is allowed: an item after a comma is optional.
-struct ListItems : pg::opt<Expr, pg::star<Sp, pg::one<','>, Sp, Expr>, pg::opt<Sp, pg::one<','>>> {};
+struct ListItems : pg::opt<Expr, pg::star<Sp, pg::one<','>, Sp, Expr>, pg::opt<Sp, pg::one<','>>> {
+};
 struct ListLit : pg::seq<ListOpen, Sp, ListItems, Sp, pg::must<ListClose>> {};
 
 struct ObjectKeyString : Str {};
@@ -140,7 +143,8 @@ struct ObjectEntry : pg::seq<ObjectKey, Sp, pg::must<pg::one<':'>>, Sp, pg::must
 struct ObjectOpen : pg::one<'{'> {};
 struct ObjectClose : pg::one<'}'> {};
 struct ObjectItems
-    : pg::opt<ObjectEntry, pg::star<Sp, pg::one<','>, Sp, ObjectEntry>, pg::opt<Sp, pg::one<','>>> {};
+    : pg::opt<ObjectEntry, pg::star<Sp, pg::one<','>, Sp, ObjectEntry>, pg::opt<Sp, pg::one<','>>> {
+};
 struct ObjectLit : pg::seq<ObjectOpen, Sp, ObjectItems, Sp, pg::must<ObjectClose>> {};
 
 struct ParenOpen : pg::one<'('> {};
@@ -288,10 +292,11 @@ struct TriggerOption : pg::sor<Str, pg::seq<Word<KwPriority>, Sp1, pg::must<Num>
                                pg::seq<Word<KwTz>, Sp1, pg::must<Str>>> {};
 struct TriggerStmt : pg::seq<Key<KwTrigger>, pg::must<Sp1, Name>, pg::star<Sp1, TriggerOption>> {};
 struct PriorityStmt : pg::seq<Key<KwPriority>, pg::must<Sp1, Num>> {};
-struct VarStmt
-    : pg::seq<Key<KwVar>, pg::must<Sp1, Var>, pg::opt<TypeAnnotation>, pg::opt<Assign, pg::must<ExprToken>>> {};
+struct VarStmt : pg::seq<Key<KwVar>, pg::must<Sp1, Var>, pg::opt<TypeAnnotation>,
+                         pg::opt<Assign, pg::must<ExprToken>>> {};
 struct ToolStmt : pg::seq<Key<KwTool>, pg::must<Sp1, Name>, pg::opt<TextArg>> {};
-struct ParamDecl : pg::seq<Name, pg::opt<TypeAnnotation>, pg::opt<TextArg>, pg::opt<Sp1, Word<KwOptional>>> {};
+struct ParamDecl
+    : pg::seq<Name, pg::opt<TypeAnnotation>, pg::opt<TextArg>, pg::opt<Sp1, Word<KwOptional>>> {};
 struct ParamStmt : pg::seq<Key<KwParam>, pg::must<Sp1, pg::sor<Str, ParamDecl>>> {};
 struct RequestStmt : pg::seq<Key<KwRequest>, pg::must<Sp1, Method, Sp1, Str>> {};
 struct RemindStmt : pg::seq<Key<KwRemind>, pg::must<Sp1, Word<KwAfter>, Sp1, Dur, Sp1, Str>> {};
@@ -309,19 +314,22 @@ struct MediaStmt : pg::seq<Key<pg::sor<KwImage, KwAudio, KwVideo, KwDocument, Kw
                            pg::must<Sp1, Str>, pg::star<MediaOption>> {};
 struct LocationOption : pg::sor<StrOption<KwName>, StrOption<KwAddress>> {};
 struct LocationStmt
-    : pg::seq<Key<KwLocation>, pg::must<Sp1, SignedNum, Sp1, SignedNum>, pg::star<LocationOption>> {};
+    : pg::seq<Key<KwLocation>, pg::must<Sp1, SignedNum, Sp1, SignedNum>, pg::star<LocationOption>> {
+};
 struct TemplateStmt : pg::seq<Key<KwTemplate>, pg::must<Sp1, Name>, pg::opt<StrOption<KwLang>>> {};
 struct TypingStmt : pg::seq<Key<KwTyping>, pg::must<Sp1, Dur>> {};
-struct AskStmt : pg::seq<Key<KwAsk>, pg::must<Sp1, Var>, pg::opt<TypeAnnotation>, pg::must<Sp1, Str>> {};
+struct AskStmt
+    : pg::seq<Key<KwAsk>, pg::must<Sp1, Var>, pg::opt<TypeAnnotation>, pg::must<Sp1, Str>> {};
 struct PatternStmt : pg::seq<Key<KwPattern>, pg::must<Sp1, Str>> {};
 struct OnInvalid
-    : pg::seq<Word<KwInvalid>, pg::star<Sp1, pg::sor<pg::seq<Word<KwRetry>, Sp1, pg::must<Num>>, Str>>> {};
+    : pg::seq<Word<KwInvalid>,
+              pg::star<Sp1, pg::sor<pg::seq<Word<KwRetry>, Sp1, pg::must<Num>>, Str>>> {};
 struct OnTimeout : pg::seq<Word<KwTimeout>, pg::must<Sp1, Dur>> {};
 struct OnStmt : pg::seq<Key<KwOn>, pg::must<Sp1, pg::sor<OnInvalid, OnTimeout, Word<KwError>>>> {};
 struct AiReply : pg::seq<Word<KwReply>, pg::opt<Sp1, Word<KwInto>, Sp1, pg::must<Var>>> {};
 struct AiExtract : pg::seq<Word<KwExtract>, pg::must<Sp1, Var>> {};
-struct AiClassify
-    : pg::seq<Word<KwClassify>, pg::must<Sp1, Var>, pg::opt<Sp1, Word<KwFrom>, Sp1, pg::must<ExprToken>>> {};
+struct AiClassify : pg::seq<Word<KwClassify>, pg::must<Sp1, Var>,
+                            pg::opt<Sp1, Word<KwFrom>, Sp1, pg::must<ExprToken>>> {};
 struct AiStmt : pg::seq<Key<KwAi>, pg::must<Sp1, pg::sor<AiReply, AiExtract, AiClassify>>> {};
 struct ModelStmt : pg::seq<Key<KwModel>, pg::must<Sp1, Str>> {};
 struct FallbackStmt : pg::seq<Key<KwFallback>, pg::must<Sp1, Str>, pg::star<Sp1, Str>> {};
@@ -333,23 +341,24 @@ struct MaxTokensStmt : pg::seq<Key<KwMaxTokens>, pg::must<Sp1, SignedNum>> {};
 struct BufferStmt : pg::seq<Key<KwBuffer>, pg::must<Sp1, Dur>> {};
 struct TimeoutStmt : pg::seq<Key<KwTimeout>, pg::must<Sp1, Dur>> {};
 struct ToolsStmt : pg::seq<Key<KwTools>, pg::must<Sp1, Name>, pg::star<Sp1, Name>> {};
-struct FieldStmt : pg::seq<Key<KwField>, pg::must<Sp1, Name>, pg::opt<TypeAnnotation>, pg::opt<TextArg>,
-                           pg::opt<Sp1, Word<KwOptional>>> {};
+struct FieldStmt : pg::seq<Key<KwField>, pg::must<Sp1, Name>, pg::opt<TypeAnnotation>,
+                           pg::opt<TextArg>, pg::opt<Sp1, Word<KwOptional>>> {};
 struct IntentStmt : pg::seq<Key<KwIntent>, pg::must<Sp1, Name>, pg::opt<TextArg>> {};
 struct OtherStmt : pg::seq<Key<KwOther>> {};
 struct IfStmt : pg::seq<Key<KwIf>, pg::must<Sp1, ExprToken>> {};
 struct ElifStmt : pg::seq<Key<KwElif>, pg::must<Sp1, ExprToken>> {};
 struct ElseStmt : pg::seq<Key<KwElse>> {};
 struct MatchStmt : pg::seq<Key<KwMatch>, pg::must<Sp1, ExprToken>> {};
-struct CaseStmt
-    : pg::seq<Key<KwCase>, pg::must<Sp1, ExprToken>, pg::star<Sp, pg::one<','>, Sp, pg::must<ExprToken>>> {};
+struct CaseStmt : pg::seq<Key<KwCase>, pg::must<Sp1, ExprToken>,
+                          pg::star<Sp, pg::one<','>, Sp, pg::must<ExprToken>>> {};
 struct SetStmt : pg::seq<Key<KwSet>, pg::must<Sp1, Var, Sp, pg::one<'='>, Sp, ExprToken>> {};
 struct GotoStmt : pg::seq<Key<KwGoto>, pg::must<Sp1, Name>> {};
 struct CallStmt : pg::seq<Key<KwCall>, pg::must<Sp1, Name>> {};
 struct ReturnStmt : pg::seq<Key<KwReturn>> {};
 struct EndStmt : pg::seq<Key<KwEnd>> {};
 struct StageStmt : pg::seq<Key<KwStage>, pg::must<Sp1, OptionId>> {};
-struct TagStmt : pg::seq<Key<pg::sor<KwTag, KwUntag>>, pg::must<Sp1, OptionId>, pg::star<Sp1, OptionId>> {};
+struct TagStmt
+    : pg::seq<Key<pg::sor<KwTag, KwUntag>>, pg::must<Sp1, OptionId>, pg::star<Sp1, OptionId>> {};
 struct AssignTarget : pg::seq<Var, Assign> {};
 struct HttpStmt : pg::seq<Key<KwHttp>, pg::must<Sp1>, pg::opt<pg::at<AssignTarget>, AssignTarget>,
                           pg::must<Method, Sp1, Str>> {};
@@ -370,10 +379,10 @@ struct AnyStatement
               ListStmt, SectionStmt, RowStmt, HeaderStmt, FooterStmt, MediaStmt, LocationStmt,
               TemplateStmt, TypingStmt, AskStmt, PatternStmt, OnStmt, AiStmt, ModelStmt,
               FallbackStmt, SystemStmt, PromptStmt, TemperatureStmt, HistoryStmt, MaxTokensStmt,
-              BufferStmt, TimeoutStmt, FieldStmt, IntentStmt, OtherStmt, IfStmt, ElifStmt,
-              ElseStmt, MatchStmt, CaseStmt, SetStmt, GotoStmt, CallStmt, ReturnStmt, EndStmt,
-              StageStmt, TagStmt, HttpStmt, JsonStmt, BodyStmt, RetriesStmt, MapStmt, StoreStmt,
-              DelayStmt, HandoffStmt> {};
+              BufferStmt, TimeoutStmt, FieldStmt, IntentStmt, OtherStmt, IfStmt, ElifStmt, ElseStmt,
+              MatchStmt, CaseStmt, SetStmt, GotoStmt, CallStmt, ReturnStmt, EndStmt, StageStmt,
+              TagStmt, HttpStmt, JsonStmt, BodyStmt, RetriesStmt, MapStmt, StoreStmt, DelayStmt,
+              HandoffStmt> {};
 struct EndOfLine : pg::eof {};
 struct Line : pg::seq<AnyStatement, Sp, pg::must<EndOfLine>> {};
 
@@ -385,9 +394,9 @@ struct Expected {
 };
 // Some rules are only ever reached through sor<> (ExpectedOr), so clang sees
 // their text as unused.
-#define WAFLOW_EXPECTED(rule, message)                              \
-  template <>                                                       \
-  struct Expected<rule> {                                           \
+#define WAFLOW_EXPECTED(rule, message)                            \
+  template <>                                                     \
+  struct Expected<rule> {                                         \
     [[maybe_unused]] static constexpr const char* text = message; \
   };
 WAFLOW_EXPECTED(Expr, "an expression")
@@ -835,8 +844,8 @@ struct Action<ExprIdent> {
     ir::Expr e = make(ir::ExprKind::Var, "", s.span_of(in));
     e.var.name = in.string();
     e.var.span = e.span;
-    e.var.scope = (e.var.name == "now" || e.var.name == "today") ? ir::Scope::System
-                                                                 : ir::Scope::Flow;
+    e.var.scope =
+        (e.var.name == "now" || e.var.name == "today") ? ir::Scope::System : ir::Scope::Flow;
     s.values.push_back(std::move(e));
   }
 };
@@ -1048,42 +1057,44 @@ void report_parse_error(const pg::parse_error& e, const LineState& state, std::u
 
 const std::vector<std::string>& statement_keywords() {
   static const std::vector<std::string> words = {
-      "flow",    "timezone", "hours",   "trigger", "priority",    "var",      "tool",
-      "tools",   "param",    "request", "remind",  "label",       "say",      "button",
-      "list",    "section",  "row",     "header",  "footer",      "image",    "audio",
-      "video",   "document", "sticker", "location", "template",   "typing",   "ask",
-      "pattern", "on",       "ai",      "model",   "fallback",    "system",   "prompt",
-      "temperature", "history", "max_tokens", "buffer", "timeout", "field", "intent",
-      "other",   "if",       "elif",    "else",    "match",       "case",     "set",
-      "goto",    "call",     "return",  "end",     "stage",       "tag",      "untag",
-      "http",    "json",     "body",    "retries", "map",         "store",    "delay",
+      "flow",        "timezone", "hours",      "trigger",  "priority", "var",    "tool",
+      "tools",       "param",    "request",    "remind",   "label",    "say",    "button",
+      "list",        "section",  "row",        "header",   "footer",   "image",  "audio",
+      "video",       "document", "sticker",    "location", "template", "typing", "ask",
+      "pattern",     "on",       "ai",         "model",    "fallback", "system", "prompt",
+      "temperature", "history",  "max_tokens", "buffer",   "timeout",  "field",  "intent",
+      "other",       "if",       "elif",       "else",     "match",    "case",   "set",
+      "goto",        "call",     "return",     "end",      "stage",    "tag",    "untag",
+      "http",        "json",     "body",       "retries",  "map",      "store",  "delay",
       "handoff"};
   return words;
 }
 
-std::optional<Statement> parse_statement(const std::string& text, FileId file,
-                                         std::uint32_t begin, std::uint32_t end,
-                                         Diagnostics& diags) {
+std::optional<Statement> parse_statement(const std::string& text, FileId file, std::uint32_t begin,
+                                         std::uint32_t end, Diagnostics& diags) {
   LineState state;
   state.file = file;
   state.base = text.data();
   state.diags = &diags;
   state.statement.span = SourceSpan{file, begin, end};
   pg::memory_input<pg::tracking_mode::lazy, pg::eol::lf_crlf> in(text.data() + begin,
-                                                                  text.data() + end, "");
+                                                                 text.data() + end, "");
   try {
     // memory_input positions count from its own start; rebase them to the file.
     if (!pg::parse<Line, Action, Control>(in, state)) {
       std::string first;
-      for (std::uint32_t i = begin; i < end && (std::isalnum(static_cast<unsigned char>(text[i])) != 0 || text[i] == '_'); ++i) {
+      for (std::uint32_t i = begin;
+           i < end && (std::isalnum(static_cast<unsigned char>(text[i])) != 0 || text[i] == '_');
+           ++i) {
         first += text[i];
       }
-      Diagnostic& d = first.empty()
-                          ? diags.report(DiagnosticKind::SyntaxError, SourceSpan{file, begin, begin + 1},
-                                         "expected a statement")
-                          : diags.report(DiagnosticKind::SyntaxError,
-                                         SourceSpan{file, begin, begin + static_cast<std::uint32_t>(first.size())},
-                                         "unknown statement '" + first + "'");
+      Diagnostic& d =
+          first.empty() ? diags.report(DiagnosticKind::SyntaxError,
+                                       SourceSpan{file, begin, begin + 1}, "expected a statement")
+                        : diags.report(DiagnosticKind::SyntaxError,
+                                       SourceSpan{file, begin,
+                                                  begin + static_cast<std::uint32_t>(first.size())},
+                                       "unknown statement '" + first + "'");
       if (!first.empty()) {
         suggest(d, first, statement_keywords());
       }
@@ -1107,7 +1118,7 @@ std::optional<ir::Expr> parse_expression(std::string_view text, SourceSpan origi
   state.diags = &diags;
   const std::size_t before = diags.all().size();
   pg::memory_input<pg::tracking_mode::lazy, pg::eol::lf_crlf> in(text.data(),
-                                                                  text.data() + text.size(), "");
+                                                                 text.data() + text.size(), "");
   bool ok = false;
   try {
     ok = pg::parse<WholeExpression, Action, Control>(in, state);

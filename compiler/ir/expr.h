@@ -57,18 +57,18 @@ struct VarRef {
 
 enum class ExprKind {
   Null,
-  Bool,     // text is "true" or "false".
-  Number,   // text is the literal as written, number its value.
-  String,   // text is the cooked string.
-  Duration, // text as written, number in milliseconds.
-  Var,      // var.
-  Member,   // args[0].text
-  Index,    // args[0][args[1]]
-  Unary,    // text is the operator: "not", "-".
-  Binary,   // text is the operator: "==", "and", "+", "contains", "matches", ...
-  Call,     // text is the function name; args are the arguments.
-  List,     // [args...]
-  Object,   // {keys[i]: args[i]}
+  Bool,      // text is "true" or "false".
+  Number,    // text is the literal as written, number its value.
+  String,    // text is the cooked string.
+  Duration,  // text as written, number in milliseconds.
+  Var,       // var.
+  Member,    // args[0].text
+  Index,     // args[0][args[1]]
+  Unary,     // text is the operator: "not", "-".
+  Binary,    // text is the operator: "==", "and", "+", "contains", "matches", ...
+  Call,      // text is the function name; args are the arguments.
+  List,      // [args...]
+  Object,    // {keys[i]: args[i]}
 };
 
 struct Expr {
