@@ -4,6 +4,7 @@
 
 #include "compiler/ir/expr.h"
 #include "compiler/ir/flow.h"
+#include "runtime/base/duration.h"
 
 namespace waflow::ir {
 
@@ -20,15 +21,15 @@ bool parse_name(const std::array<const char*, N>& names, const std::string& name
   return false;
 }
 
-constexpr std::array kValueTypeNames = {"unknown", "text",     "number",   "bool",  "date",
-                                        "datetime", "duration", "choice",   "media", "location",
-                                        "object",  "list",     "null"};
+constexpr std::array kValueTypeNames = {"unknown",  "text",     "number", "bool",  "date",
+                                        "datetime", "duration", "choice", "media", "location",
+                                        "object",   "list",     "null"};
 constexpr std::array kScopeNames = {"flow", "conversation", "contact", "message", "system"};
-constexpr std::array kCaptureNames = {"text", "number", "email", "phone", "date",    "url",
-                                      "choice", "yesno", "regex", "media", "location"};
+constexpr std::array kCaptureNames = {"text",   "number", "email", "phone", "date",    "url",
+                                      "choice", "yesno",  "regex", "media", "location"};
 constexpr std::array kMediaNames = {"image", "audio", "video", "document", "sticker"};
-constexpr std::array kTriggerNames = {"keyword", "exact", "regex", "any",
-                                      "first_contact", "payload", "api", "schedule"};
+constexpr std::array kTriggerNames = {"keyword",       "exact",   "regex", "any",
+                                      "first_contact", "payload", "api",   "schedule"};
 
 }  // namespace
 
@@ -36,7 +37,9 @@ const char* value_type_name(ValueType type) {
   return kValueTypeNames.at(static_cast<std::size_t>(type));
 }
 
-const char* scope_name(Scope scope) { return kScopeNames.at(static_cast<std::size_t>(scope)); }
+const char* scope_name(Scope scope) {
+  return kScopeNames.at(static_cast<std::size_t>(scope));
+}
 
 std::string VarRef::qualified() const {
   if (scope == Scope::Flow || scope == Scope::System) {
@@ -118,61 +121,7 @@ const char* step_keyword(const StepBody& body) {
 }
 
 bool parse_duration(const std::string& text, std::int64_t& ms) {
-  // A sequence of <integer><unit> pairs, units ms, s, m, h, d, w; e.g. "1h30m".
-  std::int64_t total = 0;
-  std::size_t i = 0;
-  if (text.empty()) {
-    return false;
-  }
-  while (i < text.size()) {
-    std::int64_t value = 0;
-    const char* begin = text.data() + i;
-    const char* end = text.data() + text.size();
-    auto [ptr, ec] = std::from_chars(begin, end, value);
-    if (ec != std::errc() || ptr == begin || value < 0) {
-      return false;
-    }
-    i = static_cast<std::size_t>(ptr - text.data());
-    std::int64_t unit = 0;
-    if (text.compare(i, 2, "ms") == 0) {
-      unit = 1;
-      i += 2;
-    } else if (i < text.size()) {
-      switch (text[i]) {
-        case 's':
-          unit = 1000;
-          break;
-        case 'm':
-          unit = 60'000;
-          break;
-        case 'h':
-          unit = 3'600'000;
-          break;
-        case 'd':
-          unit = 86'400'000;
-          break;
-        case 'w':
-          unit = 604'800'000;
-          break;
-        default:
-          return false;
-      }
-      ++i;
-    } else {
-      return false;
-    }
-    // 10 years is more than any flow needs; beyond it is a typo.
-    constexpr std::int64_t kMaxMs = 10LL * 366 * 86'400'000;
-    if (value > kMaxMs / unit) {
-      return false;
-    }
-    total += value * unit;
-    if (total > kMaxMs) {
-      return false;
-    }
-  }
-  ms = total;
-  return true;
+  return waflow::parse_duration(text, ms);
 }
 
 }  // namespace waflow::ir

@@ -13,6 +13,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "runtime/base/duration.h"
+
 namespace waflow::host {
 
 namespace {
@@ -644,54 +646,7 @@ std::vector<Mock> parse_mocks(std::string_view text, std::vector<TranscriptError
 }
 
 bool parse_duration(std::string_view text, std::int64_t& ms) {
-  ms = 0;
-  std::size_t i = 0;
-  if (text.empty()) {
-    return false;
-  }
-  while (i < text.size()) {
-    std::int64_t n = 0;
-    const std::size_t start = i;
-    while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
-      n = n * 10 + (text[i++] - '0');
-      if (n > 1'000'000'000) {
-        return false;
-      }
-    }
-    if (i == start) {
-      return false;
-    }
-    std::int64_t unit = 0;
-    if (text.substr(i, 2) == "ms") {
-      unit = 1;
-      i += 2;
-    } else if (i < text.size()) {
-      switch (text[i]) {
-        case 's':
-          unit = 1000;
-          break;
-        case 'm':
-          unit = 60'000;
-          break;
-        case 'h':
-          unit = 3'600'000;
-          break;
-        case 'd':
-          unit = 86'400'000;
-          break;
-        case 'w':
-          unit = 604'800'000;
-          break;
-        default:
-          return false;
-      }
-      ++i;
-    } else {
-      return false;
-    }
-    ms += n * unit;
-  }
-  return ms > 0;
+  return waflow::parse_duration(text, ms) && ms > 0;
 }
 
 bool parse_timestamp(std::string_view text, std::int64_t& ms) {
