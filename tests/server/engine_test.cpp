@@ -148,6 +148,20 @@ struct Fixture {
   }
 };
 
+// Polls `done` until it holds or 30 s pass; the engine records outcomes on its
+// own threads, after the transport has answered.
+template <typename Pred>
+bool eventually(Pred done) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
+
 Value text(const std::string& t) {
   return Value::object({{"type", Value::text("text")}, {"text", Value::text(t)}},
                        waflow::vm::Tag::Message);
@@ -209,7 +223,7 @@ TEST_CASE("a send refused for good fails its row and the next reply still goes")
   f.transport.script(refused);
   f.say("+1888", text("hi"));
   CHECK(f.transport.wait_sent(1) == std::vector<std::string>{"What would you like?"});
-  CHECK(f.engine->counters().failed == 1);
+  CHECK(eventually([&] { return f.engine->counters().failed == 1; }));
 }
 
 TEST_CASE("the wait timeout fires when the clock passes it, and stop is clean") {
@@ -217,25 +231,16 @@ TEST_CASE("the wait timeout fires when the clock passes it, and stop is clean") 
   f.say("+1999", text("hi"));
   f.transport.wait_sent(2);
   // Leases run on this clock too: jump once both sends are recorded.
-  const auto recorded = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (f.engine->counters().sent < 2 && std::chrono::steady_clock::now() < recorded) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  REQUIRE(f.engine->counters().sent == 2);
+  REQUIRE(eventually([&] { return f.engine->counters().sent == 2; }));
   f.clock.advance(24LL * 3600 * 1000 + 1000);
   f.engine->wake();
   // The run ended, so "hi" greets again instead of being a wrong answer.
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  bool ended = false;
-  while (!ended && std::chrono::steady_clock::now() < deadline) {
+  REQUIRE(eventually([&] {
     waflow::storage::QueryFilter filter;
     filter.contact = "+1999";
     auto page = f.store->conversations(filter);
-    REQUIRE(page.ok());
-    ended = !page.value().items.empty() && page.value().items[0].status == "completed";
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  REQUIRE(ended);
+    return page.ok() && !page.value().items.empty() && page.value().items[0].status == "completed";
+  }));
   f.say("+1999", text("hi"));
   CHECK(f.transport.wait_sent(4)[2] == "Welcome to Pizza Bot, Ada!");
   f.engine->stop();
