@@ -8,6 +8,7 @@
 #include <deque>
 #include <exception>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <thread>
 #include <unordered_map>
@@ -134,8 +135,16 @@ struct WebChat::Impl {
   std::string id_prefix = "web-" + process_tag() + "-";
   std::atomic<std::uint64_t> next_id{1};
 
-  mutable std::mutex sockets_mutex;
-  std::unordered_map<std::string, std::vector<WsPtr>> sockets;  // By contact.
+  // An open page. Until its history frame has gone out it is not ready: frames
+  // for the contact wait in `held`, so the page never sees a live message
+  // before the history that precedes it.
+  struct OpenPage {
+    WsPtr ws;
+    bool ready = true;
+    std::vector<std::string> held;
+  };
+  mutable std::mutex sockets_mutex;  // Also orders the frames a contact's pages get.
+  std::unordered_map<std::string, std::vector<OpenPage>> sockets;  // By contact.
 
   // One queue per worker; a contact always hashes to the same one, which keeps its order.
   struct Worker {
@@ -220,18 +229,53 @@ struct WebChat::Impl {
     return true;
   }
 
-  std::vector<WsPtr> sockets_of(const std::string& contact) const {
+  std::size_t page_count(const std::string& contact) const {
     std::lock_guard lock(sockets_mutex);
     auto it = sockets.find(contact);
-    return it == sockets.end() ? std::vector<WsPtr>() : it->second;
+    return it == sockets.end() ? 0 : it->second.size();
   }
 
+  // Sends (only queues: never blocks) under the lock, so every page of the
+  // contact gets the frames in one order.
   bool push(const std::string& contact, const std::string& frame) {
+    std::lock_guard lock(sockets_mutex);
+    auto it = sockets.find(contact);
+    if (it == sockets.end()) {
+      return false;
+    }
     bool sent = false;
-    for (const WsPtr& ws : sockets_of(contact)) {
-      sent = ws->send(frame) || sent;
+    for (OpenPage& open_page : it->second) {
+      if (open_page.ready) {
+        sent = open_page.ws->send(frame) || sent;
+      } else {
+        open_page.held.push_back(frame);
+        sent = true;
+      }
     }
     return sent;
+  }
+
+  // Sends `first` (the history, if any) and what was held, and makes the page ready.
+  void make_ready(const std::string& contact, std::uint64_t id,
+                  const std::optional<std::string>& first) {
+    std::lock_guard lock(sockets_mutex);
+    auto it = sockets.find(contact);
+    if (it == sockets.end()) {
+      return;
+    }
+    for (OpenPage& open_page : it->second) {
+      if (open_page.ws->id() != id) {
+        continue;
+      }
+      if (first) {
+        open_page.ws->send(*first);
+      }
+      for (std::string& frame : open_page.held) {
+        open_page.ws->send(std::move(frame));
+      }
+      open_page.held.clear();
+      open_page.ready = true;
+    }
   }
 
   std::optional<Response> admit(const Request& request) const {
@@ -271,17 +315,18 @@ struct WebChat::Impl {
         ws->close();
         return;
       }
-      list.push_back(ws);
+      list.push_back(OpenPage{ws, !callbacks.history, {}});
     }
     if (!callbacks.history) {
       return;
     }
     bool queued = enqueue(contact, [this, ws, contact] {
       std::vector<HistoryEntry> entries = callbacks.history(contact, options.history_limit);
-      ws->send(history_frame(entries));
+      make_ready(contact, ws->id(), history_frame(entries));
     });
     if (!queued) {
       log(LogLevel::Warn, "webchat: history skipped, the queue is full", {{"contact", contact}});
+      make_ready(contact, ws->id(), std::nullopt);
     }
   }
 
@@ -292,7 +337,7 @@ struct WebChat::Impl {
     if (it == sockets.end()) {
       return;
     }
-    std::erase_if(it->second, [&](const WsPtr& other) { return other->id() == ws->id(); });
+    std::erase_if(it->second, [&](const OpenPage& other) { return other.ws->id() == ws->id(); });
     if (it->second.empty()) {
       sockets.erase(it);
     }
@@ -449,7 +494,7 @@ bool WebChat::typing(const std::string& contact, std::int64_t ms) {
 }
 
 std::size_t WebChat::open_sockets(const std::string& contact) const {
-  return impl_->sockets_of(contact).size();
+  return impl_->page_count(contact);
 }
 
 }  // namespace waflow::webchat
