@@ -177,6 +177,13 @@ struct Engine::Impl {
   mutable std::mutex counters_mutex;
   EngineCounters counters;
 
+  // Live event listeners (the API's event stream). `listening` spares the
+  // building of events nobody reads.
+  std::mutex listeners_mutex;
+  std::map<std::uint64_t, std::function<void(const EngineEvent&)>> listeners;
+  std::uint64_t next_listener = 1;
+  std::atomic<bool> listening{false};
+
   std::mutex rng_mutex;
   std::mt19937_64 rng{std::random_device{}()};
 
@@ -202,6 +209,51 @@ struct Engine::Impl {
     cv.notify_all();
   }
   void wake_workers() { signal(work_mutex, work_cv, work_gen); }
+
+  void publish(const std::string& type, const storage::ConversationKey& key,
+               std::vector<std::pair<std::string, Value>> fields) {
+    std::vector<std::pair<std::string, Value>> all;
+    all.reserve(fields.size() + 3);
+    all.emplace_back("type", Value::text(type));
+    if (!key.device.empty()) {
+      all.emplace_back("device", Value::text(key.device));
+      all.emplace_back("contact", Value::text(key.contact));
+    }
+    for (auto& f : fields) {
+      all.push_back(std::move(f));
+    }
+    EngineEvent e{type, key.device, key.contact, vm::to_json(Value::object(std::move(all)))};
+    const std::lock_guard lock(listeners_mutex);
+    for (const auto& [id, listener] : listeners) {
+      listener(e);
+    }
+  }
+
+  // The events of a committed turn: its messages and its conversations' starts and ends.
+  void publish_turn(const storage::Claim& c, const storage::TurnCommit& turn) {
+    for (const storage::LogMessage& m : turn.messages) {
+      const bool in = m.direction == storage::LogMessage::Direction::In;
+      publish(in ? "message_in" : "message_out", c.key,
+              {{"at_ms", Value::number(static_cast<double>(m.at_ms))},
+               {"flow", Value::text(m.flow)},
+               {"step", Value::text(m.step)},
+               {"kind", Value::text(m.kind)},
+               {"text", Value::text(m.text)}});
+    }
+    for (const storage::ConversationUpdate& u : turn.conversations) {
+      if (u.op == storage::ConversationUpdate::Op::Start) {
+        publish("conversation_started", c.key,
+                {{"at_ms", Value::number(static_cast<double>(u.at_ms))},
+                 {"flow", Value::text(u.flow)},
+                 {"run", Value::text(u.run)}});
+      } else if (u.op == storage::ConversationUpdate::Op::End) {
+        publish("conversation_ended", c.key,
+                {{"at_ms", Value::number(static_cast<double>(u.at_ms))},
+                 {"run", Value::text(u.run)},
+                 {"status", Value::text(u.status)}});
+      }
+    }
+  }
   // Wakes about as many workers as there are conversations with new work, not
   // all of them: each woken worker costs a claim in the writer's queue.
   void wake_workers(std::size_t conversations) {
@@ -296,6 +348,30 @@ struct Engine::Impl {
 
   // ---- ingest ----
 
+  void queue_ingest(IngestJob job) {
+    {
+      const std::lock_guard lock(ingest_mutex);
+      if (!ingest_closed) {
+        ingest_queue.push_back(std::move(job));
+        ingest_cv.notify_one();
+        return;
+      }
+    }
+    job.done(Error{ErrorCode::Io, "the server is stopping"});
+  }
+
+  // An idempotency key for an API call that brought none.
+  std::string make_id() {
+    const std::lock_guard lock(rng_mutex);
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string id = "api-";
+    std::uniform_int_distribution<int> d(0, 15);
+    for (int i = 0; i < 24; ++i) {
+      id += kHex[d(rng)];
+    }
+    return id;
+  }
+
   void ingest_loop() {
     for (;;) {
       std::vector<IngestJob> jobs;
@@ -324,6 +400,17 @@ struct Engine::Impl {
           job.done(outcomes.error());
         }
         continue;
+      }
+      if (listening.load()) {
+        for (std::size_t i = 0; i < batch.size() && i < outcomes.value().size(); ++i) {
+          if (outcomes.value()[i] == storage::IngestOutcome::StatusApplied) {
+            publish("status", {},
+                    {{"gateway", Value::text(batch[i].gateway)},
+                     {"provider_message_id", Value::text(batch[i].provider_message_id)},
+                     {"status", Value::text(batch[i].status)},
+                     {"at_ms", Value::number(static_cast<double>(batch[i].received_ms))}});
+          }
+        }
       }
       std::size_t at = 0;
       std::size_t fresh = 0;
@@ -472,6 +559,10 @@ struct Engine::Impl {
     turn.now_ms = now;
     for (const storage::InboxRow& row : c.rows) {
       turn.consumed.push_back(row.id);
+      if (row.kind == storage::InboxKind::Send) {
+        send_for_api(c, row, now, turn);
+        continue;
+      }
       feed(session, c, row);
     }
 
@@ -495,6 +586,9 @@ struct Engine::Impl {
       return committed.error().code == ErrorCode::NotFound;
     }
     bump(&EngineCounters::turns);
+    if (listening.load()) {
+      publish_turn(c, turn);
+    }
     if (log.enabled(LogLevel::Debug)) {
       log.debug("turn", {{"device", c.key.device},
                          {"contact", c.key.contact},
@@ -541,6 +635,13 @@ struct Engine::Impl {
       case storage::InboxKind::Start: {
         std::optional<Value> p = value_of(row.payload);
         const std::string flow = p ? text_field(*p, "flow") : std::string();
+        // The API's variables are the contact's, so the flow reads contact.NAME.
+        const Value* vars = p ? p->field("variables") : nullptr;
+        if (vars != nullptr && vars->type() == Value::Type::Object) {
+          for (const auto& [name, value] : vars->as_object()) {
+            session.contact_vars().set(name, value);
+          }
+        }
         if (!session.start_flow(flow)) {
           log.warn("start_unknown_flow", {{"flow", flow}, {"contact", c.key.contact}});
         }
@@ -549,7 +650,33 @@ struct Engine::Impl {
       case storage::InboxKind::Handback:
         session.hand_back();
         return;
+      case storage::InboxKind::Send:
+        return;  // run_turn sends these itself.
     }
+  }
+
+  // A message the API sends outside any flow: an outbox row and a log line, in
+  // the conversation's order (also while a person has the conversation: the
+  // API is how that person writes).
+  void send_for_api(const storage::Claim& c, const storage::InboxRow& row, Millis now,
+                    storage::TurnCommit& turn) {
+    std::optional<Value> p = value_of(row.payload);
+    const Value* m = p ? p->field("message") : nullptr;
+    if (m == nullptr || m->type() != Value::Type::Object || text_field(*m, "type").empty()) {
+      log.error("inbox_row_unreadable", {{"id", row.id}, {"contact", c.key.contact}});
+      return;
+    }
+    storage::NewOutbox o;
+    o.kind = "send";
+    o.payload = vm::to_json(*m);
+    storage::LogMessage line;
+    line.direction = storage::LogMessage::Direction::Out;
+    line.at_ms = now;
+    line.kind = text_field(*m, "type");
+    line.text = text_field(*m, "text");
+    line.payload = o.payload;
+    turn.outbox.push_back(std::move(o));
+    turn.messages.push_back(std::move(line));
   }
 
   // The session's events and calls -> outbox rows, timers, log and progress.
@@ -880,6 +1007,12 @@ struct Engine::Impl {
       if (answer) {
         wake_workers();
       }
+      if (row.kind == "send" && listening.load()) {
+        publish("delivered", row.key,
+                {{"at_ms", Value::number(static_cast<double>(now))},
+                 {"outbox_id", Value::number(static_cast<double>(row.id))},
+                 {"provider_message_id", Value::text(r.provider_message_id)}});
+      }
       return;
     }
     if (r.outcome == Outcome::Permanent) {
@@ -893,6 +1026,13 @@ struct Engine::Impl {
         log.error("mark_failed_failed", {{"id", row.id}, {"error", marked.error().message}});
       }
       bump(&EngineCounters::failed);
+      if (listening.load()) {
+        publish("delivery_failed", row.key,
+                {{"at_ms", Value::number(static_cast<double>(now))},
+                 {"outbox_id", Value::number(static_cast<double>(row.id))},
+                 {"kind", Value::text(row.kind)},
+                 {"error", Value::text(r.error)}});
+      }
       // A call the conversation waits on must still be answered, or it waits for ever.
       fail_waiting_call(row, r.error, now);
       return;
@@ -1084,15 +1224,75 @@ void Engine::ingest(std::vector<IncomingMessage> messages, std::vector<IncomingS
     return;
   }
   job.done = std::move(done);
-  {
-    const std::lock_guard lock(m.ingest_mutex);
-    if (m.ingest_closed) {
-      job.done(Error{ErrorCode::Io, "the server is stopping"});
+  m.queue_ingest(std::move(job));
+}
+
+void Engine::submit(ApiAction action, std::function<void(Result<ApiQueued>)> done) {
+  Impl& m = *impl_;
+  if (action.id.empty()) {
+    action.id = m.make_id();
+  }
+  storage::Inbound item;
+  item.type = storage::Inbound::Type::Message;
+  item.gateway = "api";
+  item.account = action.device;
+  item.provider_message_id = action.id;
+  item.key = storage::ConversationKey{action.device, action.contact};
+  item.kind = action.kind;
+  item.payload = std::move(action.payload);
+  item.received_ms = m.clock.now_ms();
+  Impl::IngestJob job;
+  job.items.push_back(std::move(item));
+  job.done = [id = action.id, done = std::move(done)](Result<IngestSummary> r) {
+    if (!r) {
+      done(r.error());
       return;
     }
-    m.ingest_queue.push_back(std::move(job));
+    done(ApiQueued{id, r.value().duplicates > 0});
+  };
+  m.queue_ingest(std::move(job));
+}
+
+Result<bool> Engine::activate(const std::string& hash, const std::string& author) {
+  Impl& m = *impl_;
+  Result<std::shared_ptr<const LoadedBundle>> loaded = m.bundle(hash);
+  if (!loaded) {
+    return loaded.error();
   }
-  m.ingest_cv.notify_one();
+  Result<bool> activated = m.store.activate(hash, m.clock.now_ms(), author);
+  if (!activated) {
+    return activated.error();
+  }
+  const std::lock_guard lock(m.bundles_mutex);
+  m.active = hash;
+  return true;  // Also when it was active already.
+}
+
+Result<std::string> Engine::rollback(const std::string& author) {
+  Impl& m = *impl_;
+  Result<std::string> hash = m.store.rollback(m.clock.now_ms(), author);
+  if (!hash) {
+    return hash.error();
+  }
+  const std::lock_guard lock(m.bundles_mutex);
+  m.active = hash.value();
+  return hash;
+}
+
+std::uint64_t Engine::subscribe(std::function<void(const EngineEvent&)> listener) {
+  Impl& m = *impl_;
+  const std::lock_guard lock(m.listeners_mutex);
+  const std::uint64_t id = m.next_listener++;
+  m.listeners.emplace(id, std::move(listener));
+  m.listening.store(true);
+  return id;
+}
+
+void Engine::unsubscribe(std::uint64_t id) {
+  Impl& m = *impl_;
+  const std::lock_guard lock(m.listeners_mutex);
+  m.listeners.erase(id);
+  m.listening.store(!m.listeners.empty());
 }
 
 void Engine::wake() {

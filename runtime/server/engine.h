@@ -61,6 +61,34 @@ struct IngestSummary {
   int unknown_statuses = 0;
 };
 
+// What an API call asks of a conversation. It goes through the same door as a
+// webhook (deduplicated on ("api", device, id) for as long as message ids are)
+// and is handled in the conversation's turn, in order with its messages.
+struct ApiAction {
+  std::string device;
+  std::string contact;
+  std::string id;  // Idempotency key; one is made up when empty.
+  storage::InboxKind kind = storage::InboxKind::Send;  // Send, Start or Handback.
+  // Send: {"message": {type, text, url, ...}} as a flow's say produces it.
+  // Start: {"flow": NAME, "variables": {...}} (set as contact.* variables).
+  std::string payload;
+};
+
+struct ApiQueued {
+  std::string id;
+  bool duplicate = false;  // The id was seen before: nothing new was queued.
+};
+
+// A live event for the API's event stream (GET /api/v1/events). `json` is the
+// whole event object as text: {"type": ..., "device": ..., ...}.
+struct EngineEvent {
+  std::string type;  // message_in, message_out, delivered, delivery_failed, status,
+                     // conversation_started, conversation_ended
+  std::string device;
+  std::string contact;
+  std::string json;
+};
+
 struct EngineOptions {
   std::string instance = "waflow";  // Prefix of worker ids (leases).
   // Workers and apply threads spend their time waiting for the store's writer;
@@ -107,6 +135,20 @@ class Engine {
                              const std::string& comment);
   // The active bundle's hash, or "" when none is deployed.
   std::string active_hash() const;
+  // Makes a stored bundle the active one (NotFound for an unknown hash; true also
+  // when it was active already).
+  Result<bool> activate(const std::string& hash, const std::string& author);
+  // Back to the bundle active before; returns its hash (NotFound when there is none).
+  Result<std::string> rollback(const std::string& author);
+
+  // Queues an API action; `done` runs once it is durable (or refused), on an
+  // engine thread. Never blocks the caller.
+  void submit(ApiAction action, std::function<void(Result<ApiQueued>)> done);
+
+  // Live events, delivered on engine threads after the change is durable.
+  // Listeners must be quick and must not call back into the engine.
+  std::uint64_t subscribe(std::function<void(const EngineEvent&)> listener);
+  void unsubscribe(std::uint64_t id);
 
   // Starts the threads. The store must have an active bundle by then for
   // conversations to make progress (rows wait otherwise).

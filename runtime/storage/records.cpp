@@ -17,6 +17,8 @@ const char* to_string(InboxKind kind) {
       return "start";
     case InboxKind::Handback:
       return "handback";
+    case InboxKind::Send:
+      return "send";
   }
   return "message";
 }
@@ -39,7 +41,7 @@ const char* to_string(OutboxStatus status) {
 
 std::optional<InboxKind> parse_inbox_kind(std::string_view text) {
   for (InboxKind kind : {InboxKind::Message, InboxKind::Answer, InboxKind::Timer, InboxKind::Start,
-                         InboxKind::Handback}) {
+                         InboxKind::Handback, InboxKind::Send}) {
     if (text == to_string(kind)) {
       return kind;
     }

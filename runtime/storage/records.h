@@ -30,6 +30,7 @@ enum class InboxKind : std::uint8_t {
   Timer,     // A timer that came due (ref: the timer's tag, detail: its kind).
   Start,     // An API call that starts a flow.
   Handback,  // A person hands the conversation back to the bot.
+  Send,      // An API call that sends a message outside any flow.
 };
 const char* to_string(InboxKind kind);
 std::optional<InboxKind> parse_inbox_kind(std::string_view text);
@@ -45,7 +46,10 @@ struct Inbound {
   std::string provider_message_id;
   ConversationKey key;  // Message only.
   std::string payload;  // JSON text of the normalised message (Message only).
-  std::string status;   // Status only: "sent", "delivered", "read" or "failed".
+  // The inbox row a message becomes: Message from a gateway; Send, Start or
+  // Handback from the API, deduplicated the same way on its idempotency key.
+  InboxKind kind = InboxKind::Message;
+  std::string status;  // Status only: "sent", "delivered", "read" or "failed".
   Millis received_ms = 0;
 };
 

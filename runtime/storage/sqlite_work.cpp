@@ -155,7 +155,7 @@ Result<std::vector<IngestOutcome>> SqliteStore::ingest(const std::vector<Inbound
       }
       const std::int64_t contact = contact_id(db, item.key, item.received_ms);
       add_inbox(db, contact,
-                NewInbox{item.key, InboxKind::Message, item.provider_message_id, "", item.payload,
+                NewInbox{item.key, item.kind, item.provider_message_id, "", item.payload,
                          item.received_ms});
       outcomes.push_back(IngestOutcome::New);
     }

@@ -4,11 +4,13 @@
 
 #include "runtime/server/engine.h"
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include <catch2/catch.hpp>
@@ -245,4 +247,139 @@ TEST_CASE("the wait timeout fires when the clock passes it, and stop is clean") 
   CHECK(f.transport.wait_sent(4)[2] == "Welcome to Pizza Bot, Ada!");
   f.engine->stop();
   CHECK_FALSE(f.engine->ready());
+}
+
+namespace {
+
+waflow::Result<waflow::server::ApiQueued> submit(Fixture& f, waflow::server::ApiAction action) {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::optional<waflow::Result<waflow::server::ApiQueued>> result;
+  f.engine->submit(std::move(action), [&](waflow::Result<waflow::server::ApiQueued> r) {
+    const std::lock_guard lock(mu);
+    result.emplace(std::move(r));
+    cv.notify_all();
+  });
+  std::unique_lock lock(mu);
+  cv.wait_for(lock, std::chrono::seconds(30), [&] { return result.has_value(); });
+  REQUIRE(result.has_value());
+  return std::move(*result);
+}
+
+waflow::server::ApiAction api(const std::string& contact, waflow::storage::InboxKind kind,
+                              const std::string& payload, const std::string& id = {}) {
+  waflow::server::ApiAction a;
+  a.device = "pizza";
+  a.contact = contact;
+  a.id = id;
+  a.kind = kind;
+  a.payload = payload;
+  return a;
+}
+
+}  // namespace
+
+TEST_CASE("an API send goes out once per idempotency key, in the conversation's log") {
+  Fixture f;
+  const auto send = api("+2111", waflow::storage::InboxKind::Send,
+                        R"({"message":{"type":"text","text":"Your order shipped"}})", "ship-1");
+  waflow::Result<waflow::server::ApiQueued> first = submit(f, send);
+  REQUIRE(first.ok());
+  CHECK(first.value().id == "ship-1");
+  CHECK_FALSE(first.value().duplicate);
+  waflow::Result<waflow::server::ApiQueued> again = submit(f, send);
+  REQUIRE(again.ok());
+  CHECK(again.value().duplicate);
+  CHECK(f.transport.wait_sent(1) == std::vector<std::string>{"Your order shipped"});
+  waflow::storage::QueryFilter filter;
+  filter.contact = "+2111";
+  REQUIRE(eventually([&] {
+    auto page = f.store->messages(filter);
+    return page.ok() && page.value().items.size() == 1 && page.value().items[0].outbound &&
+           page.value().items[0].text == "Your order shipped";
+  }));
+  // A key the caller did not give is made up, so two sends are two messages.
+  const auto unkeyed =
+      api("+2111", waflow::storage::InboxKind::Send, R"({"message":{"type":"text","text":"A"}})");
+  waflow::Result<waflow::server::ApiQueued> a = submit(f, unkeyed);
+  waflow::Result<waflow::server::ApiQueued> b = submit(f, unkeyed);
+  REQUIRE((a.ok() && b.ok()));
+  CHECK(a.value().id != b.value().id);
+  CHECK(f.transport.wait_sent(3).size() == 3);
+  CHECK(f.transport.attempts() == 3);
+}
+
+TEST_CASE("an API start runs the flow with the variables as contact variables") {
+  Fixture f;
+  REQUIRE(submit(f, api("+2222", waflow::storage::InboxKind::Start,
+                        R"({"flow":"pizza","variables":{"name":"Grace"}})"))
+              .ok());
+  CHECK(f.transport.wait_sent(2) ==
+        std::vector<std::string>{"Welcome to Pizza Bot, Grace!", "What would you like?"});
+}
+
+TEST_CASE("listeners see a turn's messages, its start and the deliveries") {
+  Fixture f;
+  std::mutex mu;
+  std::vector<std::string> types;
+  std::vector<std::string> texts;
+  std::vector<std::string> keys;
+  const std::uint64_t id = f.engine->subscribe([&](const waflow::server::EngineEvent& e) {
+    const std::lock_guard lock(mu);
+    // Catch2 asserts on the test's thread only: keep what to check.
+    types.push_back(e.type);
+    texts.push_back(e.json);
+    keys.push_back(e.device + " " + e.contact);
+  });
+  f.say("+2333", text("hi"));
+  f.transport.wait_sent(2);
+  const auto count = [&](const std::string& type) {
+    const std::lock_guard lock(mu);
+    return std::count(types.begin(), types.end(), type);
+  };
+  REQUIRE(eventually([&] { return count("delivered") == 2; }));
+  CHECK(count("message_in") == 1);
+  CHECK(count("message_out") == 2);
+  CHECK(count("conversation_started") == 1);
+  {
+    const std::lock_guard lock(mu);
+    Value first;
+    REQUIRE(waflow::vm::from_json(texts.at(0), first));
+    CHECK(first.field("type")->as_text() == "message_in");
+    CHECK(first.field("text")->as_text() == "hi");
+    CHECK(std::all_of(keys.begin(), keys.end(),
+                      [](const std::string& k) { return k == "pizza +2333"; }));
+  }
+  f.engine->unsubscribe(id);
+  f.say("+2333", tap("margherita", "Margherita"));
+  f.transport.wait_sent(3);
+  REQUIRE(eventually([&] { return f.engine->counters().sent == 3; }));
+  CHECK(count("message_in") == 1);
+}
+
+TEST_CASE("activate and roll back switch the bundle new conversations use") {
+  Fixture f;
+  const std::string first = f.engine->active_hash();
+  CHECK(f.engine->rollback("ops").error().code == waflow::ErrorCode::NotFound);
+  // A second bundle: the same flows built under another compiler name differ in bytes.
+  waflow::SourceManager sources;
+  waflow::Diagnostics diags;
+  const waflow::ir::Project project = waflow::load_project(
+      {std::string(WAFLOW_SOURCE_DIR) + "/examples/flows/pizza.wf"}, sources, diags);
+  const std::vector<std::uint8_t> bytes =
+      waflow::bytecode::write_bundle(waflow::generate_bundle(project, sources, "other"));
+  waflow::Result<std::string> second =
+      f.engine->deploy(std::string(bytes.begin(), bytes.end()), "ops", "second");
+  REQUIRE(second.ok());
+  CHECK(second.value() != first);
+  CHECK(f.engine->active_hash() == second.value());
+  waflow::Result<std::string> back = f.engine->rollback("ops");
+  REQUIRE(back.ok());
+  CHECK(back.value() == first);
+  CHECK(f.engine->active_hash() == first);
+  REQUIRE(f.engine->activate(second.value(), "ops").ok());
+  CHECK(f.engine->active_hash() == second.value());
+  CHECK(f.engine->activate(std::string(64, 'a'), "ops").error().code ==
+        waflow::ErrorCode::NotFound);
+  CHECK(f.engine->active_hash() == second.value());
 }
