@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <deque>
@@ -193,8 +194,89 @@ struct Engine::Impl {
   std::thread dispatcher;
   std::thread timer_thread;
 
+  // The process's registry (EngineOptions::metrics), or one of its own.
+  Metrics own_metrics;
+  Metrics& metrics;
+  Counter& turns_committed;
+  Counter& turns_lost;
+  Counter& turns_failed;
+  Histogram& turn_seconds;
+  Counter& duplicates;
+  Counter& timers_fired;
+  Counter& leases_expired;
+
   Impl(storage::Store& s, Clock& c, Transport& t, JsonLog& l, EngineOptions o)
-      : store(s), clock(c), transport(t), log(l), options(std::move(o)) {}
+      : store(s),
+        clock(c),
+        transport(t),
+        log(l),
+        options(std::move(o)),
+        metrics(options.metrics != nullptr ? *options.metrics : own_metrics),
+        turns_committed(metrics.counter("waflow_conversation_turns_total", "Turns run, by result",
+                                        {{"result", "committed"}})),
+        turns_lost(
+            metrics.counter("waflow_conversation_turns_total", "", {{"result", "lease_lost"}})),
+        turns_failed(metrics.counter("waflow_conversation_turns_total", "", {{"result", "error"}})),
+        turn_seconds(metrics.histogram(
+            "waflow_conversation_turn_duration_seconds",
+            "From a conversation's claim to its commit: restore, run, save, commit")),
+        duplicates(metrics.counter("waflow_inbound_duplicates_total",
+                                   "Webhook messages and API actions seen before: no second turn")),
+        timers_fired(metrics.counter("waflow_timers_fired_total", "Timers that came due")),
+        leases_expired(metrics.counter(
+            "waflow_leases_expired_total",
+            "Work whose lease ran out before it was recorded (another worker redoes it)")) {
+    metrics.collect([this](GaugeWriter& w) { collect(w); });
+  }
+
+  // Outcomes of outbox rows by kind (send, http, ai, store) and result.
+  void count_delivery(const std::string& kind, const char* result) {
+    metrics
+        .counter("waflow_outbox_deliveries_total",
+                 "Outbox rows handled: gateway sends and calls, by kind and result",
+                 {{"kind", kind}, {"result", result}})
+        .inc();
+  }
+
+  // Gauges read from the store at scrape time.
+  void collect(GaugeWriter& w) {
+    const Millis now = clock.now_ms();
+    Result<storage::QueueStats> q = store.queue_stats(now);
+    if (!q) {
+      log.warn("metrics_store_failed", {{"error", q.error().message}});
+      return;
+    }
+    const storage::QueueStats& v = q.value();
+    const auto age = [now](const std::optional<Millis>& since) {
+      return since ? static_cast<double>(std::max<Millis>(0, now - *since)) / 1000.0 : 0.0;
+    };
+    const std::string depth_help =
+        "Rows waiting: inbox (not handled by a turn yet), outbox "
+        "(not delivered yet), timers (due, not fired yet)";
+    w.gauge("waflow_queue_depth", depth_help, {{"queue", "inbox"}},
+            static_cast<double>(v.inbox_pending));
+    w.gauge("waflow_queue_depth", depth_help, {{"queue", "outbox"}},
+            static_cast<double>(v.outbox_open));
+    w.gauge("waflow_queue_depth", depth_help, {{"queue", "timers"}},
+            static_cast<double>(v.timers_due));
+    const std::string age_help = "Age of the oldest waiting row, 0 when none waits";
+    w.gauge("waflow_oldest_pending_age_seconds", age_help, {{"queue", "inbox"}},
+            age(v.inbox_oldest_ms));
+    w.gauge("waflow_oldest_pending_age_seconds", age_help, {{"queue", "outbox"}},
+            age(v.outbox_oldest_ms));
+    w.gauge("waflow_timers_overdue_seconds", "How late the most overdue timer is", {},
+            age(v.timers_oldest_due_ms));
+    for (const auto& [hash, count] : v.sessions_by_bundle) {
+      w.gauge("waflow_flow_version_open_runs",
+              "Stored conversations pinned to each deployed bundle (its hash's first 12 digits)",
+              {{"version", hash.substr(0, 12)}}, static_cast<double>(count));
+    }
+    const storage::StoreStats st = store.store_stats();
+    w.gauge("waflow_store_queued_writes", "Write requests waiting for the store's writer", {},
+            static_cast<double>(st.queued_writes));
+    w.gauge("waflow_ready", "1 when the server takes work (readiness), else 0", {},
+            running.load() && !draining.load() && !stopping.load() ? 1 : 0);
+  }
 
   void bump(std::int64_t EngineCounters::*field, std::int64_t n = 1) {
     const std::lock_guard lock(counters_mutex);
@@ -425,6 +507,7 @@ struct Engine::Impl {
               break;
             case storage::IngestOutcome::Duplicate:
               ++summary.duplicates;
+              duplicates.inc();
               break;
             case storage::IngestOutcome::StatusApplied:
               ++summary.statuses;
@@ -463,7 +546,12 @@ struct Engine::Impl {
         continue;
       }
       storage::Claim c = std::move(claim).value().value();
-      if (!run_turn(c)) {
+      const auto began = std::chrono::steady_clock::now();
+      const bool ran = run_turn(c);
+      turn_seconds.observe(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count());
+      if (!ran) {
+        turns_failed.inc();
         bump(&EngineCounters::turn_errors);
         // The rows stay pending; give the problem a moment before the next try.
         (void)store.release(c);
@@ -583,8 +671,14 @@ struct Engine::Impl {
       log.warn("turn_not_committed", {{"device", c.key.device},
                                       {"contact", c.key.contact},
                                       {"error", committed.error().message}});
-      return committed.error().code == ErrorCode::NotFound;
+      if (committed.error().code == ErrorCode::NotFound) {
+        turns_lost.inc();
+        leases_expired.inc();
+        return true;
+      }
+      return false;
     }
+    turns_committed.inc();
     bump(&EngineCounters::turns);
     if (listening.load()) {
       publish_turn(c, turn);
@@ -1002,8 +1096,10 @@ struct Engine::Impl {
       if (!marked.value()) {
         // The row's lease ran out and another dispatcher has it (or had it).
         log.warn("mark_sent_late", {{"id", row.id}, {"kind", row.kind}});
+        leases_expired.inc();
       }
       bump(&EngineCounters::sent);
+      count_delivery(row.kind, "sent");
       if (answer) {
         wake_workers();
       }
@@ -1026,6 +1122,7 @@ struct Engine::Impl {
         log.error("mark_failed_failed", {{"id", row.id}, {"error", marked.error().message}});
       }
       bump(&EngineCounters::failed);
+      count_delivery(row.kind, "failed");
       if (listening.load()) {
         publish("delivery_failed", row.key,
                 {{"at_ms", Value::number(static_cast<double>(now))},
@@ -1045,6 +1142,7 @@ struct Engine::Impl {
       return;
     }
     bump(&EngineCounters::retried);
+    count_delivery(row.kind, status.value() == storage::OutboxStatus::Dead ? "dead" : "retry");
     log.info("delivery_retry", {{"id", row.id},
                                 {"kind", row.kind},
                                 {"device", row.key.device},
@@ -1107,6 +1205,7 @@ struct Engine::Impl {
         log.error("fire_timers_failed", {{"error", fired.error().message}});
       } else if (fired.value() > 0) {
         bump(&EngineCounters::timers_fired, fired.value());
+        timers_fired.inc(fired.value());
         wake_workers();
         if (fired.value() == 512) {
           continue;  // More may be due.

@@ -30,6 +30,7 @@
 #include "runtime/base/result.h"
 #include "runtime/server/clock.h"
 #include "runtime/server/log.h"
+#include "runtime/server/metrics.h"
 #include "runtime/server/transport.h"
 #include "runtime/storage/store.h"
 #include "runtime/vm/value.h"
@@ -109,6 +110,7 @@ struct EngineOptions {
   std::int64_t backoff_max_ms = 300'000;       // ...up to this.
   std::int64_t idle_poll_ms = 1'000;           // Longest sleep of an idle loop.
   std::int64_t prune_every_ms = 3'600'000;     // Dedup keys and old outbox rows are pruned.
+  Metrics* metrics = nullptr;  // Where the engine's metrics go; none: kept to itself.
 };
 
 struct EngineCounters {

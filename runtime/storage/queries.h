@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "runtime/storage/records.h"
@@ -125,6 +126,18 @@ struct StoreStats {
   std::int64_t write_requests = 0;      // Requests those transactions carried.
   std::int64_t largest_batch = 0;
   std::int64_t queued_writes = 0;  // Waiting for the writer right now.
+};
+
+// What waits, for /metrics: rows not handled yet and how old the oldest is.
+struct QueueStats {
+  std::int64_t inbox_pending = 0;
+  std::optional<Millis> inbox_oldest_ms;   // received_ms of the oldest pending row.
+  std::int64_t outbox_open = 0;            // Pending or in flight.
+  std::optional<Millis> outbox_oldest_ms;  // created_ms of the oldest open row.
+  std::int64_t timers_due = 0;             // Due at `now` and not fired yet.
+  std::optional<Millis> timers_oldest_due_ms;
+  // Stored sessions per bundle hash (a bundle is kept while any uses it).
+  std::vector<std::pair<std::string, std::int64_t>> sessions_by_bundle;
 };
 
 struct PruneResult {

@@ -244,4 +244,43 @@ Result<Stats> SqliteStore::stats(const StatsFilter& filter) {
   });
 }
 
+Result<QueueStats> SqliteStore::queue_stats(Millis now_ms) {
+  return read<QueueStats>("queue stats", [&](sql::Db& db) {
+    QueueStats q;
+    {
+      sql::Query r = db.query("SELECT count(*), min(received_ms) FROM inbox");
+      if (r.next()) {
+        q.inbox_pending = r.i64(0);
+        q.inbox_oldest_ms = r.opt_i64(1);
+      }
+    }
+    {
+      // The partial index outbox_open holds exactly these rows.
+      sql::Query r = db.query(
+          "SELECT count(*), min(created_ms) FROM outbox WHERE status IN ('pending', 'inflight')");
+      if (r.next()) {
+        q.outbox_open = r.i64(0);
+        q.outbox_oldest_ms = r.opt_i64(1);
+      }
+    }
+    {
+      sql::Query r = db.query("SELECT count(*), min(due_ms) FROM timers WHERE due_ms <= ?");
+      r.bind(1, now_ms);
+      if (r.next()) {
+        q.timers_due = r.i64(0);
+        q.timers_oldest_due_ms = r.opt_i64(1);
+      }
+    }
+    {
+      sql::Query r = db.query(
+          "SELECT bundle_hash, count(*) FROM contacts WHERE bundle_hash IS NOT NULL "
+          "GROUP BY bundle_hash ORDER BY bundle_hash");
+      while (r.next()) {
+        q.sessions_by_bundle.emplace_back(r.text(0), r.i64(1));
+      }
+    }
+    return Result<QueueStats>(std::move(q));
+  });
+}
+
 }  // namespace waflow::storage

@@ -67,6 +67,7 @@ class SqliteStore final : public Store {
   Result<Page<ConversationRecord>> conversations(const QueryFilter& filter) override;
   Result<Page<MessageRecord>> messages(const QueryFilter& filter) override;
   Result<Stats> stats(const StatsFilter& filter) override;
+  Result<QueueStats> queue_stats(Millis now_ms) override;
 
   Health health() override;
   StoreStats store_stats() override;

@@ -93,6 +93,7 @@ class Store {
   virtual Result<Page<ConversationRecord>> conversations(const QueryFilter& filter) = 0;
   virtual Result<Page<MessageRecord>> messages(const QueryFilter& filter) = 0;
   virtual Result<Stats> stats(const StatsFilter& filter) = 0;
+  virtual Result<QueueStats> queue_stats(Millis now_ms) = 0;
 
   // Operations.
   virtual Health health() = 0;

@@ -96,6 +96,7 @@ struct Fixture {
   std::unique_ptr<waflow::storage::Store> store;
   waflow::server::OffsetClock clock;
   FakeTransport transport;
+  waflow::server::Metrics metrics;
   std::FILE* log_file = std::tmpfile();
   waflow::server::JsonLog log{log_file};
   std::unique_ptr<waflow::server::Engine> engine;
@@ -112,6 +113,7 @@ struct Fixture {
     waflow::server::EngineOptions options;
     options.workers = 4;
     options.backoff_base_ms = 10;
+    options.metrics = &metrics;
     engine = std::make_unique<waflow::server::Engine>(*store, clock, transport, log, options);
     REQUIRE(engine->deploy(pizza_bundle(), "test", "").ok());
     engine->start();
@@ -382,4 +384,32 @@ TEST_CASE("activate and roll back switch the bundle new conversations use") {
   CHECK(f.engine->activate(std::string(64, 'a'), "ops").error().code ==
         waflow::ErrorCode::NotFound);
   CHECK(f.engine->active_hash() == second.value());
+}
+
+TEST_CASE("the engine's metrics count turns, deliveries and duplicates and read the queues") {
+  Fixture f;
+  DeliveryResult refused;
+  refused.outcome = DeliveryResult::Outcome::Permanent;
+  refused.error = "131026 undeliverable";
+  f.transport.script(refused);
+  f.say("+2444", text("hi"), "dup");
+  f.say("+2444", text("hi"), "dup");
+  f.transport.wait_sent(1);
+  REQUIRE(eventually([&] { return f.engine->counters().sent == 1; }));
+  const std::string text = f.metrics.render();
+  const auto has = [&](const std::string& line) {
+    return text.find("\n" + line + "\n") != std::string::npos;
+  };
+  CHECK(has("waflow_conversation_turns_total{result=\"committed\"} 1"));
+  CHECK(has("waflow_outbox_deliveries_total{kind=\"send\",result=\"failed\"} 1"));
+  CHECK(has("waflow_outbox_deliveries_total{kind=\"send\",result=\"sent\"} 1"));
+  CHECK(has("waflow_inbound_duplicates_total 1"));
+  CHECK(has("waflow_conversation_turn_duration_seconds_count 1"));
+  CHECK(has("waflow_queue_depth{queue=\"inbox\"} 0"));
+  CHECK(has("waflow_queue_depth{queue=\"outbox\"} 0"));
+  CHECK(has("waflow_ready 1"));
+  CHECK(text.find("waflow_flow_version_open_runs{version=\"" +
+                  f.engine->active_hash().substr(0, 12) + "\"} 1") != std::string::npos);
+  // No series names a contact.
+  CHECK(text.find("+2444") == std::string::npos);
 }

@@ -220,3 +220,48 @@ TEST_CASE("stats count messages per day, starts, completions and drop-off") {
 
 }  // namespace
 }  // namespace waflow::storage::testing
+
+namespace waflow::storage::testing {
+namespace {
+
+TEST_CASE("queue stats count what waits and how old the oldest is") {
+  StoreFixture f;
+  Store& store = f.store();
+  QueueStats empty = ok(store.queue_stats(1000));
+  CHECK(empty.inbox_pending == 0);
+  CHECK_FALSE(empty.inbox_oldest_ms.has_value());
+  CHECK(empty.outbox_open == 0);
+  CHECK(empty.timers_due == 0);
+  CHECK(empty.sessions_by_bundle.empty());
+
+  (void)ok(store.ingest({message("m1", "alice", 100), message("m2", "bob", 200)}));
+  QueueStats waiting = ok(store.queue_stats(1000));
+  CHECK(waiting.inbox_pending == 2);
+  CHECK(waiting.inbox_oldest_ms == std::optional<Millis>(100));
+
+  // Alice's turn: two sends, a timer due at 5000, a session on bundle "h".
+  Claim claim = *ok(store.claim("w", 1000, 60000));
+  REQUIRE(claim.key == key("alice"));
+  TurnCommit commit = commit_for(claim, 1000);
+  commit.outbox.push_back(NewOutbox{"send", "{}", 0});
+  commit.outbox.push_back(NewOutbox{"send", "{}", 0});
+  commit.timers.push_back(NewTimer{5000, "session", "session", "{}"});
+  commit.session_change = TurnCommit::SessionChange::Put;
+  commit.session.blob = "x";
+  commit.session.bundle_hash = "h";
+  (void)ok(store.commit_turn(commit));
+
+  QueueStats after = ok(store.queue_stats(2000));
+  CHECK(after.inbox_pending == 1);
+  CHECK(after.inbox_oldest_ms == std::optional<Millis>(200));
+  CHECK(after.outbox_open == 2);
+  CHECK(after.outbox_oldest_ms == std::optional<Millis>(1000));
+  CHECK(after.timers_due == 0);
+  CHECK(after.sessions_by_bundle == std::vector<std::pair<std::string, std::int64_t>>{{"h", 1}});
+  QueueStats later = ok(store.queue_stats(6000));
+  CHECK(later.timers_due == 1);
+  CHECK(later.timers_oldest_due_ms == std::optional<Millis>(5000));
+}
+
+}  // namespace
+}  // namespace waflow::storage::testing
