@@ -32,7 +32,8 @@ const char* kSchema =
 
 }  // namespace
 
-TEST_CASE("a Gemini request: key in a header, never in the URL; system instruction; model role") {
+TEST_CASE(
+    "a Gemini request: key in a header, never in the URL, a system instruction, the model role") {
   ChatRequest r = hello();
   r.messages.push_back({Role::Assistant, "Hello!", {}, "", "", false});
   r.messages.push_back({Role::User, "Prices?", {}, "", "", false});

@@ -202,7 +202,7 @@ TEST_CASE("an OpenAI answer: text, finish reason, usage and the model that serve
 }
 
 TEST_CASE(
-    "tool calls come back with their arguments as an object's text; malformed arguments fail "
+    "tool calls come back with their arguments as an object's text, and malformed arguments fail "
     "over") {
   const ChatResponse r = parsed(
       config(ProviderKind::OpenAi, "gpt-4o-mini"), with_tools(), 200,
@@ -227,7 +227,8 @@ TEST_CASE(
   CHECK(e.message == "openai: order_status: tool arguments are not JSON: {\"number\": \"A-1");
 }
 
-TEST_CASE("a structured answer is validated against the schema; a cut or wrong one fails over") {
+TEST_CASE(
+    "a structured answer is validated against the schema, and a cut or wrong one fails over") {
   ChatRequest r = hello();
   r.output = OutputSchema{"lead", kLeadSchema, false};
   const ProviderConfig c = config(ProviderKind::OpenAi, "gpt-4o");
