@@ -52,8 +52,12 @@ int fail(const std::string& message) {
 }
 
 // The bundle the config names: its flows compiled (diagnostics on stderr), or a
-// .wfb file read as it is.
+// .wfb file read as it is; "" when it names neither (deployments come through
+// the API only).
 Result<std::string> bundle_bytes(const server::ServeConfig& config) {
+  if (config.flows.empty() && config.bundle.empty()) {
+    return std::string();
+  }
   if (!config.bundle.empty()) {
     std::ifstream in(config.bundle, std::ios::binary);
     if (!in) {
@@ -130,17 +134,8 @@ server::IncomingMessage incoming(const std::string& device, std::string gateway,
 // sandbox page starts as an API trigger would, and the flows offered are those
 // of the deployed bundle.
 std::unique_ptr<webchat::WebChat> make_webchat(const server::DeviceConfig& d,
-                                               const std::string& bundle_bytes,
                                                server::Engine& engine, storage::Store& store,
                                                server::Clock& clock) {
-  std::vector<webchat::FlowInfo> flows;
-  const std::vector<std::uint8_t> bytes(bundle_bytes.begin(), bundle_bytes.end());
-  if (Result<bytecode::Bundle> bundle = bytecode::load_bundle(bytes)) {
-    for (const bytecode::FlowInfo& f : bundle.value().flows) {
-      const std::string& name = bundle.value().str(f.name);
-      flows.push_back({name, f.title == bytecode::kNone ? name : bundle.value().str(f.title)});
-    }
-  }
   webchat::WebChatOptions options;
   options.device = d.name;
   options.title = d.name;
@@ -157,7 +152,12 @@ std::unique_ptr<webchat::WebChat> make_webchat(const server::DeviceConfig& d,
     }
     return r.value().accepted > 0;
   };
-  callbacks.flows = [flows] {
+  // Read at every page load, so a deployment shows at once.
+  callbacks.flows = [&engine] {
+    std::vector<webchat::FlowInfo> flows;
+    for (auto& [name, title] : engine.active_flows()) {
+      flows.push_back({name, title});
+    }
     return flows;
   };
   callbacks.on_start = [&store, &clock, &engine, name = d.name](
@@ -178,10 +178,39 @@ std::unique_ptr<webchat::WebChat> make_webchat(const server::DeviceConfig& d,
   return std::make_unique<webchat::WebChat>(std::move(options), std::move(callbacks));
 }
 
+// The counters of a gateway's webhooks (labels: gateway and result, never a
+// device's number or a contact).
+struct WebhookMeters {
+  server::Counter& accepted;
+  server::Counter& duplicate;
+  server::Counter& refused;
+  server::Counter& unavailable;
+  server::Counter& handshake;
+  server::Histogram& ack_seconds;
+};
+
+WebhookMeters webhook_meters(server::Metrics& m, const std::string& gateway) {
+  const std::string name = "waflow_inbound_webhooks_total";
+  const std::string help = "Webhook calls by gateway and result";
+  const auto result = [&](const char* r) -> server::Counter& {
+    return m.counter(name, help, {{"gateway", gateway}, {"result", r}});
+  };
+  return WebhookMeters{result("accepted"),
+                       result("duplicate"),
+                       result("refused"),
+                       result("unavailable"),
+                       result("handshake"),
+                       m.histogram("waflow_inbound_ack_duration_seconds",
+                                   "From a webhook's arrival to its 2xx: verified, parsed and "
+                                   "durable",
+                                   {{"gateway", gateway}})};
+}
+
 // A webhook call: verify and parse, ingest, answer 200 once durable.
 void handle_webhook(const server::DeviceConfig& device, const gateways::Gateway& gateway,
-                    server::Engine& engine, server::JsonLog& log, http::Request request,
-                    http::Reply reply) {
+                    server::Engine& engine, server::JsonLog& log, WebhookMeters& meters,
+                    http::Request request, http::Reply reply) {
+  const auto began = std::chrono::steady_clock::now();
   gateways::WebhookRequest w;
   w.method = request.method;
   w.path = request.path;
@@ -197,6 +226,7 @@ void handle_webhook(const server::DeviceConfig& device, const gateways::Gateway&
                                  {"status", e.status},
                                  {"error", e.message},
                                  {"remote", request.remote_address}});
+    meters.refused.inc();
     reply(http::Response::error(e.status, "webhook_refused", e.message));
     return;
   }
@@ -207,6 +237,7 @@ void handle_webhook(const server::DeviceConfig& device, const gateways::Gateway&
     r.content_type = p.reply->content_type.empty() ? "text/plain" : p.reply->content_type;
     r.body = p.reply->body;
     log.info("webhook_handshake", {{"device", device.name}, {"status", r.status}});
+    meters.handshake.inc();
     reply(std::move(r));
     return;
   }
@@ -231,16 +262,21 @@ void handle_webhook(const server::DeviceConfig& device, const gateways::Gateway&
   auto shared = std::make_shared<http::Reply>(std::move(reply));
   engine.ingest(
       std::move(messages), std::move(statuses),
-      [shared, &log, name = device.name](Result<server::IngestSummary> r) {
+      [shared, &log, &meters, began, name = device.name](Result<server::IngestSummary> r) {
         if (!r) {
           // Not acknowledged: the provider delivers it again later.
           log.error("webhook_not_stored", {{"device", name}, {"error", r.error().message}});
+          meters.unavailable.inc();
           (*shared)(http::Response::error(503, "unavailable", "not stored, retry later"));
           return;
         }
         if (r.value().duplicates > 0) {
           log.info("webhook_duplicate", {{"device", name}, {"duplicates", r.value().duplicates}});
         }
+        (r.value().duplicates > 0 && r.value().accepted == 0 ? meters.duplicate : meters.accepted)
+            .inc();
+        meters.ack_seconds.observe(
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count());
         (*shared)(http::Response::json(200, "{\"ok\":true}"));
       });
 }
@@ -294,13 +330,29 @@ int run_serve(const ServeOptions& options) {
   server::EngineOptions engine_options;
   engine_options.workers = config.workers;
   engine_options.instance = "serve-" + std::to_string(::getpid());
+  engine_options.timezone = config.timezone;
+  server::Metrics metrics;
+  engine_options.metrics = &metrics;
+  metrics.collect([](server::GaugeWriter& w) {
+    w.gauge("waflow_build_info", "The running waflow's version", {{"version", kVersion}}, 1);
+  });
   for (const server::DeviceConfig& d : config.devices) {
     engine_options.device_rates[d.name] = d.rate_per_second;
   }
   server::Engine engine(*store, clock, transport, log, engine_options);
-  Result<std::string> hash = engine.deploy(bytes.value(), "waflow serve", config.path);
-  if (!hash) {
-    return fail("cannot deploy the flows: " + hash.error().message);
+  Result<std::string> hash = std::string();
+  if (!bytes.value().empty()) {
+    hash = engine.deploy(bytes.value(), "waflow serve", config.path);
+    if (!hash) {
+      return fail("cannot deploy the flows: " + hash.error().message);
+    }
+  } else {
+    hash = engine.active_hash();
+    if (hash.value().empty()) {
+      log.warn("no_bundle", {{"why",
+                              "the config names no flows and nothing is deployed: messages wait in "
+                              "the inbox until `waflow deploy` activates a bundle"}});
+    }
   }
 
   http::ServerOptions server_options;
@@ -327,7 +379,7 @@ int run_serve(const ServeOptions& options) {
     if (d.gateway != "web") {
       continue;
     }
-    chats.push_back(make_webchat(d, bytes.value(), engine, *store, clock));
+    chats.push_back(make_webchat(d, engine, *store, clock));
     transport.add_web_device(d.name, chats.back().get());
     const std::string base = chats.size() == 1 ? std::string() : "/chat/" + d.name;
     chats.back()->install(server, base);
@@ -339,12 +391,22 @@ int run_serve(const ServeOptions& options) {
     if (g == nullptr || d.webhook_path.empty()) {
       continue;
     }
-    auto handler = [&d, g, &engine, &log](http::Request req, http::Reply reply) {
-      handle_webhook(d, *g, engine, log, std::move(req), std::move(reply));
+    auto meters = std::make_shared<WebhookMeters>(webhook_meters(metrics, d.gateway));
+    auto handler = [&d, g, &engine, &log, meters](http::Request req, http::Reply reply) {
+      handle_webhook(d, *g, engine, log, *meters, std::move(req), std::move(reply));
     };
     server.route("GET", d.webhook_path, http::HttpServer::Handler(handler));
     server.route("POST", d.webhook_path, http::HttpServer::Handler(handler));
   }
+  // Prometheus scrapes this; like the health routes it needs no token (bind the
+  // server to a private address, or filter the path at the proxy, to keep it in).
+  server.route("GET", "/metrics", http::HttpServer::SyncHandler([&metrics](const http::Request&) {
+                 http::Response r;
+                 r.status = 200;
+                 r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+                 r.body = metrics.render();
+                 return r;
+               }));
   server.route("GET", "/livez", http::HttpServer::SyncHandler([](const http::Request&) {
                  return json_reply(200, {{"status", "ok"}});
                }));

@@ -9,6 +9,7 @@ set(WAFLOW_SERVE_META_CASES
   signature_rejected
   duplicate_webhook_makes_one_turn
   status_recorded_not_routed
+  metrics_count_webhooks_turns_and_sends
   bad_input_gets_4xx_and_the_server_keeps_serving
   kill9_then_restart_continues_the_conversation
   kill9_under_load_loses_no_acknowledged_message

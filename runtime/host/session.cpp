@@ -91,8 +91,10 @@ std::uint32_t Session::current_flow() const {
 vm::Context Session::context(std::uint32_t flow) const {
   vm::Context c;
   c.now_ms = now_;
-  if (flow < bundle_.flows.size() && bundle_.flows[flow].timezone != bytecode::kNone) {
-    const std::string& zone = bundle_.str(bundle_.flows[flow].timezone);
+  const bool named = flow < bundle_.flows.size() && bundle_.flows[flow].timezone != bytecode::kNone;
+  if (named || !options_.default_zone.empty()) {
+    const std::string& zone =
+        named ? bundle_.str(bundle_.flows[flow].timezone) : options_.default_zone;
     c.tz_offset_ms =
         options_.tz_offset ? options_.tz_offset(zone, now_) : zones_.offset_ms(zone, now_);
   }

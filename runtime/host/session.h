@@ -124,6 +124,8 @@ struct SessionOptions {
   std::int64_t start_ms = 1736154000000;  // 2025-01-06T09:00:00Z, a Monday.
   // The UTC offset of a zone at an instant; by default read from tzdata.
   std::function<std::int64_t(const std::string& zone, std::int64_t utc_ms)> tz_offset;
+  // The business time zone of flows that name none (`now`, hours); "" is UTC.
+  std::string default_zone;
   // The bundle's content hash (SHA-256 of its bytes). Runs started here are
   // pinned to it, and restore() refuses a blob whose active run is pinned to
   // another. All zeros when the host does not track bundles (tests, simulator).

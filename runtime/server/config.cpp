@@ -11,6 +11,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "runtime/host/tz.h"
+
 namespace waflow::server {
 
 namespace {
@@ -234,11 +236,15 @@ ServeConfig read_config(const Reader& r, const YAML::Node& root) {
   if (root["bundle"]) {
     c.bundle = r.path_value(root["bundle"], "bundle");
   }
-  if (c.flows.empty() == c.bundle.empty()) {
-    r.fail(root, "", "set exactly one of flows (sources to compile) and bundle (a .wfb file)");
+  if (!c.flows.empty() && !c.bundle.empty()) {
+    r.fail(root, "", "set flows (sources to compile) or bundle (a .wfb file), not both");
   }
   if (root["timezone"]) {
     c.timezone = r.text(root["timezone"], "timezone");
+    if (Result<host::TimeZone> zone = host::TimeZone::load(c.timezone); !zone) {
+      r.fail(root["timezone"], "timezone",
+             "'" + c.timezone + "' is not a time zone of the system's tzdata (e.g. Europe/Berlin)");
+    }
   }
   if (root["workers"]) {
     c.workers = static_cast<int>(r.integer(root["workers"], "workers", 1, 256));

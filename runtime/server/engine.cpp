@@ -590,6 +590,7 @@ struct Engine::Impl {
     so.contact = profile;
     so.start_ms = now;
     so.bundle_hash = out.bundle->hash;
+    so.default_zone = options.timezone;
     if (c.session) {
       Result<host::Session> restored =
           host::Session::restore(out.bundle->bundle, responder, c.session->blob, so);
@@ -1266,8 +1267,29 @@ Result<std::string> Engine::deploy(const std::string& bytes, const std::string& 
 }
 
 std::string Engine::active_hash() const {
-  const std::lock_guard lock(impl_->bundles_mutex);
-  return impl_->active;
+  {
+    const std::lock_guard lock(impl_->bundles_mutex);
+    if (!impl_->active.empty()) {
+      return impl_->active;
+    }
+  }
+  // Nothing deployed by this process yet: the store may have an active bundle.
+  Result<std::shared_ptr<const LoadedBundle>> b = impl_->active_bundle();
+  return b ? b.value()->hex : std::string();
+}
+
+std::vector<std::pair<std::string, std::string>> Engine::active_flows() const {
+  std::vector<std::pair<std::string, std::string>> flows;
+  Result<std::shared_ptr<const LoadedBundle>> b = impl_->active_bundle();
+  if (!b) {
+    return flows;
+  }
+  const bytecode::Bundle& bundle = b.value()->bundle;
+  for (const bytecode::FlowInfo& f : bundle.flows) {
+    const std::string& name = bundle.str(f.name);
+    flows.emplace_back(name, f.title == bytecode::kNone ? name : bundle.str(f.title));
+  }
+  return flows;
 }
 
 void Engine::start() {

@@ -25,6 +25,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "runtime/base/result.h"
@@ -110,6 +111,7 @@ struct EngineOptions {
   std::int64_t backoff_max_ms = 300'000;       // ...up to this.
   std::int64_t idle_poll_ms = 1'000;           // Longest sleep of an idle loop.
   std::int64_t prune_every_ms = 3'600'000;     // Dedup keys and old outbox rows are pruned.
+  std::string timezone;        // The business time zone of flows that name none; "" is UTC.
   Metrics* metrics = nullptr;  // Where the engine's metrics go; none: kept to itself.
 };
 
@@ -137,6 +139,8 @@ class Engine {
                              const std::string& comment);
   // The active bundle's hash, or "" when none is deployed.
   std::string active_hash() const;
+  // The flows of the active bundle: (name, title) pairs, in bundle order.
+  std::vector<std::pair<std::string, std::string>> active_flows() const;
   // Makes a stored bundle the active one (NotFound for an unknown hash; true also
   // when it was active already).
   Result<bool> activate(const std::string& hash, const std::string& author);

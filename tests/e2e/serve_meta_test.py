@@ -401,6 +401,34 @@ class ServeMeta(unittest.TestCase):
             db.close()
         self.assertEqual(count, 2)
 
+    def test_metrics_count_webhooks_turns_and_sends(self):
+        wa = "15550000015"
+        payload = self.say(wa, "hi", "User 15")
+        self.assertEqual(self.server.webhook(payload)[0], 200)  # A redelivery.
+        self.assertEqual(self.server.webhook(payload, signed=False)[0], 401)
+        self.graph.wait_for(wa, 2)
+        self.server.settle()
+        status, body = self.server.request("GET", "/metrics")
+        self.assertEqual(status, 200)
+        text = body.decode()
+        samples = {}
+        for line in text.splitlines():
+            if line and not line.startswith("#"):
+                name, value = line.rsplit(" ", 1)
+                samples[name] = float(value)
+        self.assertEqual(samples['waflow_inbound_webhooks_total{gateway="meta",result="accepted"}'], 1)
+        self.assertEqual(samples['waflow_inbound_webhooks_total{gateway="meta",result="duplicate"}'], 1)
+        self.assertEqual(samples['waflow_inbound_webhooks_total{gateway="meta",result="refused"}'], 1)
+        self.assertEqual(samples["waflow_inbound_duplicates_total"], 1)
+        self.assertEqual(samples['waflow_inbound_ack_duration_seconds_count{gateway="meta"}'], 2)
+        self.assertGreaterEqual(samples['waflow_conversation_turns_total{result="committed"}'], 1)
+        self.assertEqual(samples['waflow_outbox_deliveries_total{kind="send",result="sent"}'], 2)
+        self.assertEqual(samples['waflow_queue_depth{queue="outbox"}'], 0)
+        self.assertEqual(samples["waflow_ready"], 1)
+        self.assertIn("# TYPE waflow_conversation_turn_duration_seconds histogram", text)
+        self.assertTrue(any(k.startswith("waflow_build_info{version=") for k in samples))
+        self.assertNotIn(wa, text)  # No series names a contact.
+
     def test_status_recorded_not_routed(self):
         wa = "15550000006"
         self.say(wa, "hi", "User 6")

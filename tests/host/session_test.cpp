@@ -301,6 +301,24 @@ flow clock
   CHECK(sent(session) == Texts{"2025-07-15 14:00", "2026-01-14 13:00"});
 }
 
+TEST_CASE("host session: a flow without a time zone reads now in the host's default",
+          "[host][session]") {
+  const bytecode::Bundle bundle = compile(R"wf(flow clock
+  trigger keyword "time"
+  say "{{format_date(now, 'YYYY-MM-DD HH:mm')}}"
+)wf");
+  MockResponder mocks;
+  SessionOptions options;
+  options.start_ms = 1752580800000;  // 2025-07-15T12:00Z
+  Session utc(bundle, mocks, options);
+  utc.receive(text_message("time"));
+  CHECK(sent(utc) == Texts{"2025-07-15 12:00"});
+  options.default_zone = "Asia/Tokyo";
+  Session tokyo(bundle, mocks, options);
+  tokyo.receive(text_message("time"));
+  CHECK(sent(tokyo) == Texts{"2025-07-15 21:00"});
+}
+
 TEST_CASE("host session: variables are looked up by scope and member", "[host][session]") {
   const bytecode::Bundle bundle = compile(R"wf(flow vars
   trigger keyword "go"

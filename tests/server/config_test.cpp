@@ -102,9 +102,14 @@ TEST_CASE("config errors name file, line, column and key") {
                  "devices: [{name: x, gateway: web}]\n") ==
         "/etc/waflow/waflow.yaml:1:16: listen.port: expected a whole number from 0 to 65535, got "
         "'99999'");
-  CHECK(error_of("storage: {sqlite: a.db}\ndevices: [{name: x, gateway: web}]\n") ==
-        "/etc/waflow/waflow.yaml:1:1: set exactly one of flows (sources to compile) and bundle "
-        "(a .wfb file)");
+  CHECK(error_of("storage: {sqlite: a.db}\nflows: f\nbundle: b.wfb\n"
+                 "devices: [{name: x, gateway: web}]\n") ==
+        "/etc/waflow/waflow.yaml:1:1: set flows (sources to compile) or bundle (a .wfb file), not "
+        "both");
+  CHECK(error_of("storage: {sqlite: a.db}\nflows: f\ntimezone: Mars/Olympus\n"
+                 "devices: [{name: x, gateway: web}]\n") ==
+        "/etc/waflow/waflow.yaml:3:11: timezone: 'Mars/Olympus' is not a time zone of the "
+        "system's tzdata (e.g. Europe/Berlin)");
   CHECK(error_of("storage: {sqlite: a.db}\nflows: f\n"
                  "devices: [{name: x, gateway: waha, base_url: ftp://w}]\n") ==
         "/etc/waflow/waflow.yaml:3:46: devices[0].base_url: expected an http:// or https:// URL");
