@@ -143,6 +143,14 @@ struct WebChat::Impl {
     bool ready = true;
     std::vector<std::string> held;
   };
+  // Each page's frame allowance (a token bucket), by socket id.
+  struct Allowance {
+    double tokens = 0;
+    std::chrono::steady_clock::time_point last;
+  };
+  std::mutex allowance_mutex;
+  std::unordered_map<std::uint64_t, Allowance> allowances;
+
   mutable std::mutex sockets_mutex;  // Also orders the frames a contact's pages get.
   std::unordered_map<std::string, std::vector<OpenPage>> sockets;  // By contact.
 
@@ -331,6 +339,10 @@ struct WebChat::Impl {
   }
 
   void close(const WsPtr& ws) {
+    {
+      const std::lock_guard lock(allowance_mutex);
+      allowances.erase(ws->id());
+    }
     std::string contact(ws->request().query_param("contact"));
     std::lock_guard lock(sockets_mutex);
     auto it = sockets.find(contact);
@@ -349,8 +361,35 @@ struct WebChat::Impl {
     ws->send(error_frame(why, id));
   }
 
+  // Takes one frame from the page's allowance; false when it has none left.
+  bool allow_frame(const WsPtr& ws) {
+    if (options.frames_per_second <= 0 || options.frame_burst <= 0) {
+      return true;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    const std::lock_guard lock(allowance_mutex);
+    auto [it, fresh] = allowances.try_emplace(ws->id(), Allowance{options.frame_burst, now});
+    Allowance& a = it->second;
+    if (!fresh) {
+      const double seconds = std::chrono::duration<double>(now - a.last).count();
+      a.tokens = std::min(options.frame_burst, a.tokens + seconds * options.frames_per_second);
+      a.last = now;
+    }
+    if (a.tokens < 1) {
+      return false;
+    }
+    a.tokens -= 1;
+    return true;
+  }
+
   void message(const WsPtr& ws, std::string_view text) {
     std::string contact(ws->request().query_param("contact"));
+    if (!allow_frame(ws)) {
+      Result<ClientFrame> peek = parse_client_frame(text);
+      refuse(ws, contact, "too many messages from this page; wait a moment and send it again",
+             peek ? peek.value().id : std::string());
+      return;
+    }
     Result<ClientFrame> parsed = parse_client_frame(text);
     if (!parsed) {
       refuse(ws, contact, parsed.error().message);

@@ -47,7 +47,11 @@ struct WebChatOptions {
   std::size_t max_pending = 10000;          // Queued callbacks; beyond this a frame is refused.
   std::size_t max_sockets_per_contact = 8;  // Tabs of one page; one more is closed.
   std::size_t history_limit = 50;           // Lines asked of history() when a page connects.
-  http::Logger logger;                      // Optional: refused frames and failed callbacks.
+  // Frames one page may send: a burst, then a steady rate; beyond it a frame is refused
+  // with an error frame (the page keeps it and may send it again). 0: no limit.
+  double frame_burst = 60;
+  double frames_per_second = 2;
+  http::Logger logger;  // Optional: refused frames and failed callbacks.
 };
 
 struct WebChatCallbacks {

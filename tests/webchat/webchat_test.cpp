@@ -469,3 +469,39 @@ TEST_CASE("more pages of one contact than allowed are refused with an error fram
   CHECK(extra.read()["message"] == "too many pages are open for this contact");
   CHECK(f.chat.open_sockets("contact01") == 3);
 }
+
+TEST_CASE("a page that sends faster than its allowance gets error frames, and the socket stays") {
+  http::test::LogCollector logs;
+  Host host;
+  http::HttpServer server{http::ServerOptions{}};
+  webchat::WebChatOptions o;
+  o.frame_burst = 3;
+  o.frames_per_second = 0.5;
+  o.logger = logs.logger();
+  webchat::WebChat chat{o, host.callbacks()};
+  chat.install(server, "");
+  auto started = server.start();
+  REQUIRE(started.ok());
+  Page page;
+  REQUIRE_FALSE(page.connect(started.value(), "/webchat/ws?contact=contact01"));
+  for (int i = 0; i < 8; ++i) {
+    page.send(R"({"type":"message","id":"m)" + std::to_string(i) + R"(","text":"hi"})");
+  }
+  int acks = 0;
+  int refused = 0;
+  while (acks + refused < 8) {
+    const Json frame = page.read();
+    if (frame["type"] == "ack") {
+      ++acks;
+    } else if (frame["type"] == "error") {
+      CHECK(frame["message"] ==
+            "too many messages from this page; wait a moment and send it again");
+      CHECK(frame["id"].get<std::string>().rfind('m', 0) == 0);
+      ++refused;
+    }
+  }
+  // The burst goes through; the rest wait for the rate (one every two seconds).
+  CHECK(acks >= 3);
+  CHECK(refused >= 1);
+  server.stop(2000ms);
+}
