@@ -26,11 +26,10 @@ namespace fs = std::filesystem;
 using waflow::server::DeliveryResult;
 using waflow::vm::Value;
 
-std::string pizza_bundle() {
+std::string bundle_of(const std::string& path) {
   waflow::SourceManager sources;
   waflow::Diagnostics diags;
-  const waflow::ir::Project project = waflow::load_project(
-      {std::string(WAFLOW_SOURCE_DIR) + "/examples/flows/pizza.wf"}, sources, diags);
+  const waflow::ir::Project project = waflow::load_project({path}, sources, diags);
   waflow::check_project(project, sources, diags);
   REQUIRE_FALSE(diags.has_errors());
   const std::vector<std::uint8_t> bytes =
@@ -38,14 +37,30 @@ std::string pizza_bundle() {
   return std::string(bytes.begin(), bytes.end());
 }
 
+std::string pizza_bundle() {
+  return bundle_of(std::string(WAFLOW_SOURCE_DIR) + "/examples/flows/pizza.wf");
+}
+
 // Records deliveries; answers each with the next scripted outcome (Sent when
 // the script is empty).
 class FakeTransport final : public waflow::server::Transport {
  public:
-  bool handles(const std::string& kind) const override { return kind == "send"; }
+  bool handles(const std::string& kind) const override { return kind == "send" || kind == "ai"; }
   void deliver(const waflow::storage::OutboxRow& row,
                std::function<void(DeliveryResult)> done) override {
     DeliveryResult r;
+    if (row.kind == "ai") {
+      // A model that greets back; the request is kept for the test to read.
+      {
+        const std::lock_guard lock(mutex_);
+        ai_requests_.push_back(row.payload);
+      }
+      r.outcome = DeliveryResult::Outcome::Sent;
+      r.answer = Value::object(
+          {{"ok", Value::boolean(true)}, {"text", Value::text("Hello from the model")}});
+      done(std::move(r));
+      return;
+    }
     {
       const std::lock_guard lock(mutex_);
       attempts_.push_back(row.payload);
@@ -77,6 +92,10 @@ class FakeTransport final : public waflow::server::Transport {
     }
     return texts;
   }
+  std::vector<std::string> ai_requests() {
+    const std::lock_guard lock(mutex_);
+    return ai_requests_;
+  }
   std::size_t attempts() {
     const std::lock_guard lock(mutex_);
     return attempts_.size();
@@ -88,6 +107,7 @@ class FakeTransport final : public waflow::server::Transport {
   std::vector<DeliveryResult> script_;
   std::vector<std::string> attempts_;
   std::vector<std::string> sent_;
+  std::vector<std::string> ai_requests_;
   int ids_ = 0;
 };
 
@@ -102,7 +122,7 @@ struct Fixture {
   std::unique_ptr<waflow::server::Engine> engine;
   int seq = 0;
 
-  Fixture() {
+  explicit Fixture(const std::string& bundle = pizza_bundle()) {
     dir = fs::temp_directory_path() /
           ("waflow-engine-" +
            std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
@@ -115,7 +135,7 @@ struct Fixture {
     options.backoff_base_ms = 10;
     options.metrics = &metrics;
     engine = std::make_unique<waflow::server::Engine>(*store, clock, transport, log, options);
-    REQUIRE(engine->deploy(pizza_bundle(), "test", "").ok());
+    REQUIRE(engine->deploy(bundle, "test", "").ok());
     engine->start();
   }
   ~Fixture() {
@@ -412,4 +432,38 @@ TEST_CASE("the engine's metrics count turns, deliveries and duplicates and read 
                   f.engine->active_hash().substr(0, 12) + "\"} 1") != std::string::npos);
   // No series names a contact.
   CHECK(text.find("+2444") == std::string::npos);
+}
+
+TEST_CASE("an AI call carries the step's history window, without the turn's own message") {
+  const fs::path file = fs::temp_directory_path() / "waflow-engine-ai.wf";
+  {
+    std::FILE* out = std::fopen(file.string().c_str(), "w");
+    REQUIRE(out != nullptr);
+    std::fputs(
+        "flow chat\n  trigger any\n  ai reply\n    system \"Be brief.\"\n"
+        "    history 2\n",
+        out);
+    std::fclose(out);
+  }
+  Fixture f(bundle_of(file.string()));
+  f.say("+2555", text("hi"));
+  CHECK(f.transport.wait_sent(1) == std::vector<std::string>{"Hello from the model"});
+  REQUIRE(eventually([&] { return f.engine->counters().sent == 1; }));
+  f.say("+2555", text("how are you?"));
+  CHECK(f.transport.wait_sent(2).size() == 2);
+  const std::vector<std::string> requests = f.transport.ai_requests();
+  REQUIRE(requests.size() == 2);
+  Value first;
+  Value second;
+  REQUIRE(waflow::vm::from_json(requests[0], first));
+  REQUIRE(waflow::vm::from_json(requests[1], second));
+  CHECK(first.field("effect")->as_text() == "ai_reply");
+  CHECK(first.field("input")->as_text() == "hi");
+  CHECK(first.field("history")->as_list().empty());
+  CHECK(first.field("request")->field("system")->as_text() == "Be brief.");
+  CHECK(second.field("input")->as_text() == "how are you?");
+  CHECK(waflow::vm::to_json(*second.field("history")) ==
+        R"([{"role":"user","text":"hi"},{"role":"assistant","text":"Hello from the model"}])");
+  CHECK(second.field("now_ms") != nullptr);
+  fs::remove(file);
 }
