@@ -22,6 +22,12 @@ void add_disasm_command(CLI::App& app, int& status);
 void add_test_command(CLI::App& app, int& status);
 void add_sim_command(CLI::App& app, int& status);
 void add_serve_command(CLI::App& app, int& status);
+// The commands that operate a running server over its HTTP API (cli/remote.h).
+void add_deploy_command(CLI::App& app, int& status);
+void add_deployments_command(CLI::App& app, int& status);
+void add_send_command(CLI::App& app, int& status);
+void add_query_command(CLI::App& app, int& status);
+void add_contacts_command(CLI::App& app, int& status);
 
 // Whether colour should be used on stderr for --color=auto|always|never.
 bool use_color(const std::string& when);

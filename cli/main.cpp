@@ -40,6 +40,11 @@ int main(int argc, char** argv) {
   waflow::cli::add_test_command(app, status);
   waflow::cli::add_sim_command(app, status);
   waflow::cli::add_serve_command(app, status);
+  waflow::cli::add_deploy_command(app, status);
+  waflow::cli::add_deployments_command(app, status);
+  waflow::cli::add_send_command(app, status);
+  waflow::cli::add_query_command(app, status);
+  waflow::cli::add_contacts_command(app, status);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
