@@ -25,6 +25,7 @@
 #include "adapters/http/server.h"
 #include "adapters/webchat/webchat.h"
 #include "cli/commands.h"
+#include "cli/serve_api.h"
 #include "cli/serve_transport.h"
 #include "cli/version.h"
 #include "compiler/checks/checks.h"
@@ -371,6 +372,12 @@ int run_serve(const ServeOptions& options) {
                                                                : server::LogLevel::Debug;
     log.write(l, "http", {{"message", message}, {"detail", detail}});
   };
+  // The /api/v1 routes; declared before the server so it is destroyed after it.
+  ApiContext api_context{engine, *store, clock, log, config.tokens, {}};
+  for (const server::DeviceConfig& d : config.devices) {
+    api_context.devices.push_back({d.name, d.gateway});
+  }
+  Api api(std::move(api_context));
   // Web chats: the first at the root (the sandbox page at /), others under
   // /chat/<device>.
   std::vector<std::unique_ptr<webchat::WebChat>> chats;
@@ -438,6 +445,8 @@ int run_serve(const ServeOptions& options) {
         }));
   }
 
+  api.install(server);
+
   engine.start();
   Result<std::uint16_t> port = server.start();
   if (!port) {
@@ -449,6 +458,7 @@ int run_serve(const ServeOptions& options) {
                        {"config", config.describe()},
                        {"port", static_cast<int>(port.value())},
                        {"bundle", hash.value()},
+                       {"api_tokens", config.tokens.size()},
                        {"test_clock", options.test_clock}});
 
   int signal_number = 0;
@@ -456,6 +466,7 @@ int run_serve(const ServeOptions& options) {
   log.info("draining", {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
   engine.drain();
   server.stop(std::chrono::milliseconds(5000));
+  api.stop();  // Requests still queued for the store are answered first.
   engine.stop();
   client.shutdown();
   store->close();
