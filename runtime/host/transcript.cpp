@@ -1,19 +1,21 @@
-// The transcript reader (see transcript.h): yaml-cpp nodes into the transcript
+// The transcript reader (see transcript.h): the YAML tree of
+// runtime/base/yaml_tree.h, built from yaml-cpp's events, into the transcript
 // model. It is strict, so a typo in a key is an error with its line instead of a
 // check that silently never runs. A plain YAML scalar becomes null, a yes/no
 // (true/false only), a number or a text; a quoted scalar is always a text.
+// Errors give the line and column yaml-cpp gives the node at fault.
 
 #include "runtime/host/transcript.h"
 
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <initializer_list>
 #include <regex>
 #include <set>
 
-#include <yaml-cpp/yaml.h>
-
 #include "runtime/base/duration.h"
+#include "runtime/base/yaml_tree.h"
 
 namespace waflow::host {
 
@@ -21,74 +23,117 @@ namespace {
 
 using vm::Value;
 using Kind = TranscriptStep::Kind;
+using yaml::Node;
+using yaml::NodeKind;
+using Keys = std::initializer_list<std::string_view>;
 
 // Thrown inside the reader only, caught at its entry points.
 struct Invalid {
   TranscriptError error;
 };
+// A mistake that ends the reading of the whole file, not only of one test: a
+// key that is a list or a mapping.
+struct Abort {
+  TranscriptError error;
+};
 
-[[noreturn]] void fail(const YAML::Node& node, const std::string& message) {
-  const YAML::Mark mark = node.Mark();
-  throw Invalid{TranscriptError{mark.line >= 0 ? mark.line + 1 : 0,
-                                mark.column >= 0 ? mark.column + 1 : 0, message}};
+TranscriptError error_at(const Node& node, std::string message) {
+  return TranscriptError{node.line >= 0 ? node.line + 1 : 0, node.column >= 0 ? node.column + 1 : 0,
+                         std::move(message)};
 }
 
-int line_of(const YAML::Node& node) {
-  return node.Mark().line >= 0 ? node.Mark().line + 1 : 0;
+[[noreturn]] void fail(const Node& node, std::string message) {
+  throw Invalid{error_at(node, std::move(message))};
 }
 
-std::string join(const std::vector<std::string>& words) {
+int line_of(const Node& node) {
+  return node.line >= 0 ? node.line + 1 : 0;
+}
+
+std::string cat(std::initializer_list<std::string_view> parts) {
   std::string out;
-  for (const std::string& w : words) {
-    out += (out.empty() ? "" : ", ") + w;
+  for (std::string_view p : parts) {
+    out += p;
   }
   return out;
 }
 
-void check_keys(const YAML::Node& map, const std::string& what,
-                const std::vector<std::string>& allowed) {
-  if (!map.IsMap()) {
-    fail(map, what + " must be a mapping (key: value)");
+std::string join(Keys words) {
+  std::string out;
+  for (std::string_view w : words) {
+    if (!out.empty()) {
+      out += ", ";
+    }
+    out += w;
   }
-  for (const auto& item : map) {
-    const std::string key = item.first.as<std::string>();
+  return out;
+}
+
+// A key as text: a null key reads as "null"; a list or mapping as a key ends
+// the reading.
+const std::string& key_text(const Node& key) {
+  static const std::string kNull = "null";
+  if (key.kind == NodeKind::Null) {
+    return kNull;
+  }
+  if (key.kind != NodeKind::Scalar) {
+    throw Abort{error_at(key, "bad conversion")};
+  }
+  return key.value;
+}
+
+void check_keys(const Node& map, std::string_view what, Keys allowed) {
+  if (!map.is_map()) {
+    fail(map, cat({what, " must be a mapping (key: value)"}));
+  }
+  for (const auto& [key_node, value] : map.entries) {
+    const std::string& key = key_text(*key_node);
     if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
-      fail(item.first,
-           "unknown key '" + key + "' in " + what + "; expected one of: " + join(allowed));
+      fail(*key_node,
+           cat({"unknown key '", key, "' in ", what, "; expected one of: ", join(allowed)}));
     }
   }
 }
 
-std::string scalar(const YAML::Node& node, const std::string& what) {
-  if (!node.IsScalar()) {
-    fail(node, what + " must be a text");
+const std::string& scalar(const Node& node, std::string_view what) {
+  if (!node.is_scalar()) {
+    fail(node, cat({what, " must be a text"}));
   }
-  return node.Scalar();
+  return node.value;
 }
 
-bool boolean(const YAML::Node& node, const std::string& what) {
-  const std::string s = node.IsScalar() ? node.Scalar() : "";
+// What yaml-cpp's Scalar() gives: the value of a scalar, else nothing.
+std::string_view scalar_or_empty(const Node& node) {
+  return node.is_scalar() ? std::string_view(node.value) : std::string_view();
+}
+
+bool boolean(const Node& node, std::string_view what) {
+  const std::string_view s = scalar_or_empty(node);
   if (s == "true") {
     return true;
   }
   if (s == "false") {
     return false;
   }
-  fail(node, what + " must be true or false");
+  fail(node, cat({what, " must be true or false"}));
 }
 
-std::vector<std::string> texts(const YAML::Node& node, const std::string& what) {
-  if (!node.IsSequence()) {
-    fail(node, what + " must be a list");
+std::vector<std::string> texts(const Node& node, std::string_view what) {
+  if (!node.is_sequence()) {
+    fail(node, cat({what, " must be a list"}));
   }
   std::vector<std::string> out;
-  for (const auto& item : node) {
-    out.push_back(scalar(item, "an item of " + what));
+  out.reserve(node.items.size());
+  for (const yaml::NodePtr& item : node.items) {
+    if (!item->is_scalar()) {
+      fail(*item, cat({"an item of ", what, " must be a text"}));
+    }
+    out.push_back(item->value);
   }
   return out;
 }
 
-bool parse_number(const std::string& s, double& out) {
+bool parse_number(std::string_view s, double& out) {
   const char* begin = s.data();
   const char* end = s.data() + s.size();
   if (begin != end && *begin == '+') {
@@ -98,25 +143,27 @@ bool parse_number(const std::string& s, double& out) {
   return ec == std::errc() && ptr == end && begin != end && std::isfinite(out);
 }
 
-Value to_value(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Sequence: {
+Value to_value(const Node& node) {
+  switch (node.kind) {
+    case NodeKind::Sequence: {
       Value::List items;
-      for (const auto& item : node) {
-        items.push_back(to_value(item));
+      items.reserve(node.items.size());
+      for (const yaml::NodePtr& item : node.items) {
+        items.push_back(to_value(*item));
       }
       return Value::list(std::move(items));
     }
-    case YAML::NodeType::Map: {
+    case NodeKind::Mapping: {
       Value::Object fields;
-      for (const auto& item : node) {
-        fields.emplace_back(item.first.as<std::string>(), to_value(item.second));
+      fields.reserve(node.entries.size());
+      for (const auto& [key, value] : node.entries) {
+        fields.emplace_back(key_text(*key), to_value(*value));
       }
       return Value::object(std::move(fields));
     }
-    case YAML::NodeType::Scalar: {
-      const std::string& s = node.Scalar();
-      if (node.Tag() == "!") {
+    case NodeKind::Scalar: {
+      const std::string& s = node.value;
+      if (node.tag == "!") {
         return Value::text(s);
       }
       if (s == "~" || s == "null") {
@@ -131,20 +178,21 @@ Value to_value(const YAML::Node& node) {
       }
       return Value::text(s);
     }
-    default:
-      return {};
+    case NodeKind::Null:
+      break;
   }
+  return {};
 }
 
-std::int64_t duration(const YAML::Node& node) {
+std::int64_t duration(const Node& node) {
   std::int64_t ms = 0;
-  if (!node.IsScalar() || !parse_duration(node.Scalar(), ms)) {
+  if (!node.is_scalar() || !parse_duration(node.value, ms)) {
     fail(node, "not a duration: write it like 30s, 5m, 2h, 1d or 1h30m");
   }
   return ms;
 }
 
-void check_regex(const YAML::Node& node, const std::string& pattern) {
+void check_regex(const Node& node, const std::string& pattern) {
   try {
     std::regex re(pattern, std::regex::ECMAScript);
   } catch (const std::regex_error&) {
@@ -152,44 +200,44 @@ void check_regex(const YAML::Node& node, const std::string& pattern) {
   }
 }
 
-Mock read_mock(const std::string& kind, const YAML::Node& node) {
+Mock read_mock(std::string_view kind, const Node& node) {
   Mock m;
   m.line = line_of(node);
   if (kind == "ai") {
     check_keys(node, "an ai mock",
                {"step", "flow", "prompt", "reply", "intent", "extract", "question", "error"});
-    if (node["step"]) {
-      m.step = scalar(node["step"], "step");
+    if (const Node* step = node.find("step")) {
+      m.step = scalar(*step, "step");
       // "flow.step" names a step of one flow.
       if (const std::size_t dot = m.step.find('.'); dot != std::string::npos) {
         m.flow = m.step.substr(0, dot);
         m.step = m.step.substr(dot + 1);
       }
     }
-    if (node["flow"]) {
-      m.flow = scalar(node["flow"], "flow");
+    if (const Node* flow = node.find("flow")) {
+      m.flow = scalar(*flow, "flow");
     }
-    if (node["prompt"]) {
-      m.pattern = scalar(node["prompt"], "prompt");
-      check_regex(node["prompt"], m.pattern);
+    if (const Node* prompt = node.find("prompt")) {
+      m.pattern = scalar(*prompt, "prompt");
+      check_regex(*prompt, m.pattern);
     }
-    if (node["reply"]) {
-      m.reply = scalar(node["reply"], "reply");
+    if (const Node* reply = node.find("reply")) {
+      m.reply = scalar(*reply, "reply");
     }
-    if (node["intent"]) {
-      m.intent = scalar(node["intent"], "intent");
+    if (const Node* intent = node.find("intent")) {
+      m.intent = scalar(*intent, "intent");
     }
-    if (node["extract"]) {
-      if (!node["extract"].IsMap()) {
-        fail(node["extract"], "extract must map field names to values");
+    if (const Node* extract = node.find("extract")) {
+      if (!extract->is_map()) {
+        fail(*extract, "extract must map field names to values");
       }
-      m.extract = to_value(node["extract"]);
+      m.extract = to_value(*extract);
     }
-    if (node["question"]) {
-      m.question = scalar(node["question"], "question");
+    if (const Node* question = node.find("question")) {
+      m.question = scalar(*question, "question");
     }
-    if (node["error"]) {
-      m.error = scalar(node["error"], "error");
+    if (const Node* error = node.find("error")) {
+      m.error = scalar(*error, "error");
     }
     if (!m.reply && !m.intent && !m.extract && !m.question && !m.error) {
       fail(node, "an ai mock needs an answer: reply, intent, extract, question or error");
@@ -197,58 +245,60 @@ Mock read_mock(const std::string& kind, const YAML::Node& node) {
   } else if (kind == "http") {
     m.kind = Mock::Kind::Http;
     check_keys(node, "an http mock", {"url", "method", "status", "body", "error"});
-    if (!node["url"]) {
+    const Node* url = node.find("url");
+    if (url == nullptr) {
       fail(node, "an http mock needs url: a pattern of the URLs it answers");
     }
-    m.pattern = scalar(node["url"], "url");
-    check_regex(node["url"], m.pattern);
-    if (node["method"]) {
-      m.method = scalar(node["method"], "method");
+    m.pattern = scalar(*url, "url");
+    check_regex(*url, m.pattern);
+    if (const Node* method = node.find("method")) {
+      m.method = scalar(*method, "method");
     }
-    if (node["status"]) {
+    if (const Node* status_node = node.find("status")) {
       double status = 0;
-      if (!node["status"].IsScalar() || !parse_number(node["status"].Scalar(), status) ||
-          status < 100 || status > 599) {
-        fail(node["status"], "status must be an HTTP status between 100 and 599");
+      if (!status_node->is_scalar() || !parse_number(status_node->value, status) || status < 100 ||
+          status > 599) {
+        fail(*status_node, "status must be an HTTP status between 100 and 599");
       }
       m.status = status;
     }
-    if (node["body"]) {
-      m.body = to_value(node["body"]);
+    if (const Node* body = node.find("body")) {
+      m.body = to_value(*body);
     }
-    if (node["error"]) {
-      m.error = scalar(node["error"], "error");
+    if (const Node* error = node.find("error")) {
+      m.error = scalar(*error, "error");
     }
   } else {
     m.kind = Mock::Kind::Store;
     check_keys(node, "a store mock", {"collection", "id", "error"});
-    if (node["collection"]) {
-      m.collection = scalar(node["collection"], "collection");
+    if (const Node* collection = node.find("collection")) {
+      m.collection = scalar(*collection, "collection");
     }
-    if (node["id"]) {
-      m.id = scalar(node["id"], "id");
+    if (const Node* id = node.find("id")) {
+      m.id = scalar(*id, "id");
     }
-    if (node["error"]) {
-      m.error = scalar(node["error"], "error");
+    if (const Node* error = node.find("error")) {
+      m.error = scalar(*error, "error");
     }
   }
   return m;
 }
 
-std::vector<Mock> read_mocks(const YAML::Node& node) {
-  if (!node.IsSequence()) {
+std::vector<Mock> read_mocks(const Node& node) {
+  if (!node.is_sequence()) {
     fail(node, "mocks must be a list such as - ai: {...} or - http: {...}");
   }
   std::vector<Mock> out;
-  for (const auto& item : node) {
-    if (!item.IsMap() || item.size() != 1) {
-      fail(item, "each mock is one of ai:, http: or store:");
+  for (const yaml::NodePtr& item : node.items) {
+    if (!item->is_map() || item->size() != 1) {
+      fail(*item, "each mock is one of ai:, http: or store:");
     }
-    const std::string kind = item.begin()->first.as<std::string>();
+    const auto& [key, value] = item->entries.front();
+    const std::string& kind = key_text(*key);
     if (kind != "ai" && kind != "http" && kind != "store") {
-      fail(item.begin()->first, "unknown mock '" + kind + "'; expected ai, http or store");
+      fail(*key, "unknown mock '" + kind + "'; expected ai, http or store");
     }
-    out.push_back(read_mock(kind, item.begin()->second));
+    out.push_back(read_mock(kind, *value));
   }
   return out;
 }
@@ -257,95 +307,102 @@ Value message_object(Value::Object fields) {
   return Value::object(std::move(fields), vm::Tag::Message);
 }
 
+Value text_message(const std::string& text) {
+  return message_object({{"type", Value::text("text")}, {"text", Value::text(text)}});
+}
+
 // user: "text" or {text, id}.
-void read_user(const YAML::Node& node, TranscriptStep& step) {
-  if (node.IsMap()) {
+void read_user(const Node& node, TranscriptStep& step) {
+  if (node.is_map()) {
     check_keys(node, "a user message", {"text", "id"});
-    if (!node["text"]) {
+    const Node* text = node.find("text");
+    if (text == nullptr) {
       fail(node, "a user message needs text");
     }
-    step.message = message_object(
-        {{"type", Value::text("text")}, {"text", Value::text(scalar(node["text"], "text"))}});
-    if (node["id"]) {
-      step.id = scalar(node["id"], "id");
+    step.message = text_message(scalar(*text, "text"));
+    if (const Node* id = node.find("id")) {
+      step.id = scalar(*id, "id");
     }
     return;
   }
-  step.message =
-      message_object({{"type", Value::text("text")}, {"text", Value::text(scalar(node, "user"))}});
+  step.message = text_message(scalar(node, "user"));
 }
 
-void read_media(const YAML::Node& node, TranscriptStep& step) {
+void read_media(const Node& node, TranscriptStep& step) {
   check_keys(node, "a media message", {"type", "url", "caption", "mime", "filename", "id"});
-  if (!node["type"] || !node["url"]) {
+  const Node* type_node = node.find("type");
+  if (type_node == nullptr || node.find("url") == nullptr) {
     fail(node, "a media message needs type (image, audio, video, document, sticker) and url");
   }
-  static const std::set<std::string> kTypes = {"image", "audio", "video", "document", "sticker"};
-  const std::string type = scalar(node["type"], "type");
-  if (kTypes.count(type) == 0) {
-    fail(node["type"],
+  const std::string& type = scalar(*type_node, "type");
+  if (type != "image" && type != "audio" && type != "video" && type != "document" &&
+      type != "sticker") {
+    fail(*type_node,
          "unknown media type '" + type + "'; expected image, audio, video, document or sticker");
   }
   Value::Object fields = {{"type", Value::text(type)}};
   for (const char* key : {"url", "caption", "mime", "filename"}) {
-    if (node[key]) {
-      fields.emplace_back(key, Value::text(scalar(node[key], key)));
+    if (const Node* value = node.find(key)) {
+      fields.emplace_back(key, Value::text(scalar(*value, key)));
     }
   }
   step.message = message_object(std::move(fields));
-  if (node["id"]) {
-    step.id = scalar(node["id"], "id");
+  if (const Node* id = node.find("id")) {
+    step.id = scalar(*id, "id");
   }
 }
 
-void read_location(const YAML::Node& node, TranscriptStep& step) {
+void read_location(const Node& node, TranscriptStep& step) {
   check_keys(node, "a location", {"latitude", "longitude", "name", "address", "id"});
   Value::Object fields = {{"type", Value::text("location")}};
   for (const char* key : {"latitude", "longitude"}) {
     double v = 0;
-    if (!node[key] || !node[key].IsScalar() || !parse_number(node[key].Scalar(), v)) {
+    const Node* value = node.find(key);
+    if (value == nullptr || !value->is_scalar() || !parse_number(value->value, v)) {
       fail(node, std::string("a location needs a number ") + key);
     }
     fields.emplace_back(key, Value::number(v));
   }
   for (const char* key : {"name", "address"}) {
-    if (node[key]) {
-      fields.emplace_back(key, Value::text(scalar(node[key], key)));
+    if (const Node* value = node.find(key)) {
+      fields.emplace_back(key, Value::text(scalar(*value, key)));
     }
   }
   step.message = message_object(std::move(fields));
-  if (node["id"]) {
-    step.id = scalar(node["id"], "id");
+  if (const Node* id = node.find("id")) {
+    step.id = scalar(*id, "id");
   }
 }
 
-void read_tap(const YAML::Node& node, TranscriptStep& step) {
-  if (!node.IsMap()) {
+void read_tap(const Node& node, TranscriptStep& step) {
+  if (!node.is_map()) {
     step.text = scalar(node, "tap");
     return;
   }
   check_keys(node, "a tap", {"option", "payload", "title", "id"});
-  if (node["id"]) {
-    step.id = scalar(node["id"], "id");
+  if (const Node* id = node.find("id")) {
+    step.id = scalar(*id, "id");
   }
-  if (node["option"]) {
-    step.text = scalar(node["option"], "option");
+  if (const Node* option = node.find("option")) {
+    step.text = scalar(*option, "option");
     return;
   }
-  if (!node["payload"]) {
+  const Node* payload_node = node.find("payload");
+  if (payload_node == nullptr) {
     fail(node, "a tap needs option (a button or row of a message the bot sent) or payload");
   }
-  const std::string payload = scalar(node["payload"], "payload");
-  const std::string title = node["title"] ? scalar(node["title"], "title") : payload;
-  step.message = message_object({{"type", Value::text("button")},
-                                 {"payload", Value::text(payload)},
-                                 {"text", Value::text(title)}});
+  const std::string& payload = scalar(*payload_node, "payload");
+  const Node* title = node.find("title");
+  step.message =
+      message_object({{"type", Value::text("button")},
+                      {"payload", Value::text(payload)},
+                      {"text", Value::text(title != nullptr ? scalar(*title, "title") : payload)}});
 }
 
-MessageExpectation read_expectation(const YAML::Node& node) {
+MessageExpectation read_expectation(const Node& node) {
   MessageExpectation x;
-  if (node.IsScalar()) {
-    x.text = node.Scalar();
+  if (node.is_scalar()) {
+    x.text = node.value;
     return x;
   }
   check_keys(node, "an expect",
@@ -355,84 +412,83 @@ MessageExpectation read_expectation(const YAML::Node& node) {
     fail(node,
          "an expect needs at least one of text, pattern, buttons, list, media, template, location");
   }
-  if (node["text"]) {
-    x.text = scalar(node["text"], "text");
+  if (const Node* text = node.find("text")) {
+    x.text = scalar(*text, "text");
   }
-  if (node["pattern"]) {
-    x.pattern = scalar(node["pattern"], "pattern");
-    check_regex(node["pattern"], *x.pattern);
+  if (const Node* pattern = node.find("pattern")) {
+    x.pattern = scalar(*pattern, "pattern");
+    check_regex(*pattern, *x.pattern);
   }
-  if (node["buttons"]) {
-    x.buttons = texts(node["buttons"], "buttons");
+  if (const Node* buttons = node.find("buttons")) {
+    x.buttons = texts(*buttons, "buttons");
   }
-  if (node["list"]) {
-    x.list = texts(node["list"], "list");
+  if (const Node* list = node.find("list")) {
+    x.list = texts(*list, "list");
   }
-  if (node["header"]) {
-    x.header = scalar(node["header"], "header");
+  if (const Node* header = node.find("header")) {
+    x.header = scalar(*header, "header");
   }
-  if (node["footer"]) {
-    x.footer = scalar(node["footer"], "footer");
+  if (const Node* footer = node.find("footer")) {
+    x.footer = scalar(*footer, "footer");
   }
-  if (node["media"]) {
-    const YAML::Node media = node["media"];
-    if (media.IsScalar()) {
-      x.media = Value::object({{"type", Value::text(media.Scalar())}});
+  if (const Node* media = node.find("media")) {
+    if (media->is_scalar()) {
+      x.media = Value::object({{"type", Value::text(media->value)}});
     } else {
-      check_keys(media, "an expected media", {"type", "url", "caption", "filename", "mime"});
-      x.media = to_value(media);
+      check_keys(*media, "an expected media", {"type", "url", "caption", "filename", "mime"});
+      x.media = to_value(*media);
     }
   }
-  if (node["template"]) {
-    x.template_name = scalar(node["template"], "template");
+  if (const Node* name = node.find("template")) {
+    x.template_name = scalar(*name, "template");
   }
-  if (node["params"]) {
-    x.params = texts(node["params"], "params");
+  if (const Node* params = node.find("params")) {
+    x.params = texts(*params, "params");
   }
-  if (node["location"]) {
-    check_keys(node["location"], "an expected location",
-               {"latitude", "longitude", "name", "address"});
-    x.location = to_value(node["location"]);
+  if (const Node* location = node.find("location")) {
+    check_keys(*location, "an expected location", {"latitude", "longitude", "name", "address"});
+    x.location = to_value(*location);
   }
   return x;
 }
 
-std::vector<std::pair<std::string, Value>> read_vars(const YAML::Node& node,
-                                                     const std::string& what) {
-  if (!node.IsMap()) {
-    fail(node, what + " must map variable names to values");
+std::vector<std::pair<std::string, Value>> read_vars(const Node& node, std::string_view what) {
+  if (!node.is_map()) {
+    fail(node, cat({what, " must map variable names to values"}));
   }
   std::vector<std::pair<std::string, Value>> out;
-  for (const auto& item : node) {
-    out.emplace_back(item.first.as<std::string>(), to_value(item.second));
+  out.reserve(node.entries.size());
+  for (const auto& [key, value] : node.entries) {
+    out.emplace_back(key_text(*key), to_value(*value));
   }
   return out;
 }
 
-const std::vector<std::string> kStepKeys = {
-    "user",     "tap",   "media",   "location", "burst", "redeliver", "advance",
-    "handback", "start", "ai",      "http",     "store", "expect",    "expect_none",
-    "vars",     "end",   "waiting", "failed",   "stage", "tags",      "handoff"};
+// The step keys, as the error for an unknown one lists them.
+constexpr std::string_view kStepKeys =
+    "user, tap, media, location, burst, redeliver, advance, handback, start, ai, http, store, "
+    "expect, expect_none, vars, end, waiting, failed, stage, tags, handoff";
 
-TranscriptStep read_step(const YAML::Node& node) {
+TranscriptStep read_step(const Node& node) {
   TranscriptStep step;
   step.line = line_of(node);
   // Bare words for the steps that need no value.
-  if (node.IsScalar()) {
-    if (node.Scalar() == "expect_none") {
+  if (node.is_scalar()) {
+    if (node.value == "expect_none") {
       step.kind = Kind::ExpectNone;
-    } else if (node.Scalar() == "handback") {
+    } else if (node.value == "handback") {
       step.kind = Kind::HandBack;
     } else {
-      fail(node, "unknown step '" + node.Scalar() + "'; expected one of: " + join(kStepKeys));
+      fail(node, cat({"unknown step '", node.value, "'; expected one of: ", kStepKeys}));
     }
     return step;
   }
-  if (!node.IsMap() || node.size() != 1) {
+  if (!node.is_map() || node.size() != 1) {
     fail(node, "each step is one key such as user:, tap:, expect: or advance:");
   }
-  const std::string key = node.begin()->first.as<std::string>();
-  const YAML::Node value = node.begin()->second;
+  const Node& key_node = *node.entries.front().first;
+  const Node& value = *node.entries.front().second;
+  const std::string& key = key_text(key_node);
   if (key == "user") {
     step.kind = Kind::Send;
     read_user(value, step);
@@ -447,14 +503,14 @@ TranscriptStep read_step(const YAML::Node& node) {
     read_location(value, step);
   } else if (key == "burst") {
     step.kind = Kind::Burst;
-    if (!value.IsSequence() || value.size() == 0) {
+    if (!value.is_sequence() || value.size() == 0) {
       fail(value, "a burst is a list of messages");
     }
-    for (const auto& item : value) {
+    for (const yaml::NodePtr& item : value.items) {
       TranscriptStep one;
-      read_user(item, one);
-      step.burst.push_back(one.message);
-      step.burst_ids.push_back(one.id);
+      read_user(*item, one);
+      step.burst.push_back(std::move(one.message));
+      step.burst_ids.push_back(std::move(one.id));
     }
   } else if (key == "redeliver") {
     step.kind = Kind::Redeliver;
@@ -489,7 +545,7 @@ TranscriptStep read_step(const YAML::Node& node) {
     step.flag = boolean(value, key);
   } else if (key == "failed") {
     step.kind = Kind::Failed;
-    step.text = value.IsScalar() && value.Scalar() == "true" ? "" : scalar(value, "failed");
+    step.text = value.is_scalar() && value.value == "true" ? "" : scalar(value, "failed");
     check_regex(value, step.text);
   } else if (key == "stage") {
     step.kind = Kind::Stage;
@@ -500,88 +556,117 @@ TranscriptStep read_step(const YAML::Node& node) {
     std::sort(step.tags.begin(), step.tags.end());
   } else if (key == "handoff") {
     step.kind = Kind::Handoff;
-    if (value.IsScalar() && (value.Scalar() == "true" || value.Scalar() == "false")) {
-      step.flag = value.Scalar() == "true";
+    if (value.is_scalar() && (value.value == "true" || value.value == "false")) {
+      step.flag = value.value == "true";
     } else {
       step.text = scalar(value, "handoff");
     }
   } else {
-    fail(node.begin()->first, "unknown step '" + key + "'; expected one of: " + join(kStepKeys));
+    fail(key_node, cat({"unknown step '", key, "'; expected one of: ", kStepKeys}));
   }
   return step;
 }
 
-ContactProfile read_contact(const YAML::Node& node, ContactProfile contact) {
+ContactProfile read_contact(const Node& node, ContactProfile contact) {
   check_keys(node, "contact", {"name", "phone", "new"});
-  if (node["name"]) {
-    contact.name = scalar(node["name"], "name");
+  if (const Node* name = node.find("name")) {
+    contact.name = scalar(*name, "name");
   }
-  if (node["phone"]) {
-    contact.phone = scalar(node["phone"], "phone");
+  if (const Node* phone = node.find("phone")) {
+    contact.phone = scalar(*phone, "phone");
     if (contact.phone.find_first_of("0123456789") == std::string::npos) {
-      fail(node["phone"], "a phone number needs digits, such as +15550000001");
+      fail(*phone, "a phone number needs digits, such as +15550000001");
     }
   }
-  if (node["new"]) {
-    contact.first_contact = boolean(node["new"], "new");
+  if (const Node* first = node.find("new")) {
+    contact.first_contact = boolean(*first, "new");
   }
   return contact;
 }
 
-std::int64_t timestamp(const YAML::Node& node) {
+std::int64_t timestamp(const Node& node) {
   std::int64_t ms = 0;
-  if (!node.IsScalar() || !parse_timestamp(node.Scalar(), ms)) {
+  if (!node.is_scalar() || !parse_timestamp(node.value, ms)) {
     fail(node, "not a time: write it like 2025-01-06T09:00:00Z or 2025-01-06T10:00+01:00");
   }
   return ms;
 }
 
-TranscriptTest read_test(const YAML::Node& node, const ContactProfile& contact, std::int64_t now) {
+TranscriptTest read_test(const Node& node, const ContactProfile& contact, std::int64_t now) {
   check_keys(node, "a test", {"name", "contact", "vars", "now", "mocks", "steps"});
   TranscriptTest test;
   test.line = line_of(node);
-  if (!node["name"]) {
+  const Node* name = node.find("name");
+  if (name == nullptr) {
     fail(node, "a test needs a name");
   }
-  test.name = scalar(node["name"], "name");
-  test.contact = node["contact"] ? read_contact(node["contact"], contact) : contact;
-  test.start_ms = node["now"] ? timestamp(node["now"]) : now;
-  if (node["vars"]) {
-    for (auto& [name, value] : read_vars(node["vars"], "vars")) {
-      if (name.rfind("contact.", 0) != 0) {
-        fail(node["vars"], "a test starts with contact variables only (contact." + name +
-                               "); the others belong to runs");
+  test.name = scalar(*name, "name");
+  const Node* contact_node = node.find("contact");
+  test.contact = contact_node != nullptr ? read_contact(*contact_node, contact) : contact;
+  const Node* now_node = node.find("now");
+  test.start_ms = now_node != nullptr ? timestamp(*now_node) : now;
+  if (const Node* vars = node.find("vars")) {
+    for (auto& [var, value] : read_vars(*vars, "vars")) {
+      if (var.rfind("contact.", 0) != 0) {
+        fail(*vars, "a test starts with contact variables only (contact." + var +
+                        "); the others belong to runs");
       }
-      test.vars.emplace_back(name.substr(8), std::move(value));
+      test.vars.emplace_back(var.substr(8), std::move(value));
     }
   }
-  if (node["mocks"]) {
-    test.mocks = read_mocks(node["mocks"]);
+  if (const Node* mocks = node.find("mocks")) {
+    test.mocks = read_mocks(*mocks);
   }
-  if (!node["steps"] || !node["steps"].IsSequence() || node["steps"].size() == 0) {
+  const Node* steps = node.find("steps");
+  if (steps == nullptr || !steps->is_sequence() || steps->size() == 0) {
     fail(node, "a test needs steps: a list such as - user: hi, - expect: \"Hello!\"");
   }
-  for (const auto& item : node["steps"]) {
-    test.steps.push_back(read_step(item));
+  test.steps.reserve(steps->items.size());
+  for (const yaml::NodePtr& item : steps->items) {
+    test.steps.push_back(read_step(*item));
   }
   return test;
 }
 
-YAML::Node load(std::string_view text) {
-  try {
-    return YAML::Load(std::string(text));
-  } catch (const YAML::Exception& e) {
-    std::string message = e.msg;
-    // The most common slips: plain texts end at ': ', and inside {...} or [...]
-    // also at '?' and ','.
-    if (message == "unknown token" || message.find("flow") != std::string::npos) {
-      message += " (inside {...} or [...], quote texts that hold '?', ',' or ': ')";
-    } else if (message == "illegal map value") {
-      message += " (quote texts that hold ': ')";
-    }
-    throw Invalid{TranscriptError{e.mark.line >= 0 ? e.mark.line + 1 : 0,
-                                  e.mark.column >= 0 ? e.mark.column + 1 : 0, message}};
+// The document as yaml-cpp's YAML::Load read it before: its first document
+// only, a quote left open running to the end, nesting limited by yaml-cpp alone.
+// An empty text is a null document without a position.
+yaml::NodePtr load(std::string_view text) {
+  yaml::TreeOptions options;
+  if (text.substr(0, 3) == "\xEF\xBB\xBF") {
+    // yaml-cpp skips a byte order mark without counting it in its marks.
+    text.remove_prefix(3);
+    options.offset = 3;
   }
+  options.max_depth = 0;
+  options.unclosed_quote_is_error = false;
+  options.one_document = false;
+  yaml::Tree tree = yaml::build_tree(text, options);
+  if (tree.error) {
+    const yaml::TreeError& e = *tree.error;
+    std::string message = e.message;
+    if (e.kind == yaml::TreeError::Kind::Syntax || e.kind == yaml::TreeError::Kind::TooDeep) {
+      // The most common slips: plain texts end at ': ', and inside {...} or [...]
+      // also at '?' and ','.
+      if (message == "unknown token" || message.find("flow") != std::string::npos) {
+        message += " (inside {...} or [...], quote texts that hold '?', ',' or ': ')";
+      } else if (message == "illegal map value") {
+        message += " (quote texts that hold ': ')";
+      }
+    }
+    throw Invalid{TranscriptError{e.line >= 0 ? e.line + 1 : 0, e.column >= 0 ? e.column + 1 : 0,
+                                  std::move(message)}};
+  }
+  if (tree.root == nullptr) {
+    return std::make_shared<const Node>();
+  }
+  // Aliases share subtrees, and reading them repeats the work.
+  if (tree.root->weight > tree.weight_limit()) {
+    throw Invalid{TranscriptError{1, 1,
+                                  "aliases expand this document to more than " +
+                                      std::to_string(tree.weight_limit()) + " nodes"}};
+  }
+  return std::move(tree.root);
 }
 
 }  // namespace
@@ -589,29 +674,33 @@ YAML::Node load(std::string_view text) {
 TranscriptParse parse_transcript(std::string_view text) {
   TranscriptParse out;
   try {
-    const YAML::Node root = load(text);
+    const yaml::NodePtr root_ptr = load(text);
+    const Node& root = *root_ptr;
     check_keys(root, "a transcript file", {"flows", "contact", "now", "mocks", "tests"});
-    if (root["flows"]) {
-      out.transcript.flows = root["flows"].IsScalar()
-                                 ? std::vector<std::string>{root["flows"].Scalar()}
-                                 : texts(root["flows"], "flows");
+    if (const Node* flows = root.find("flows")) {
+      out.transcript.flows =
+          flows->is_scalar() ? std::vector<std::string>{flows->value} : texts(*flows, "flows");
     }
+    const Node* contact_node = root.find("contact");
     const ContactProfile contact =
-        root["contact"] ? read_contact(root["contact"], ContactProfile{}) : ContactProfile{};
-    const std::int64_t now = root["now"] ? timestamp(root["now"]) : kDefaultStartMs;
-    if (root["mocks"]) {
-      out.transcript.mocks = read_mocks(root["mocks"]);
+        contact_node != nullptr ? read_contact(*contact_node, ContactProfile{}) : ContactProfile{};
+    const Node* now_node = root.find("now");
+    const std::int64_t now = now_node != nullptr ? timestamp(*now_node) : kDefaultStartMs;
+    if (const Node* mocks = root.find("mocks")) {
+      out.transcript.mocks = read_mocks(*mocks);
     }
-    if (!root["tests"] || !root["tests"].IsSequence() || root["tests"].size() == 0) {
+    const Node* tests = root.find("tests");
+    if (tests == nullptr || !tests->is_sequence() || tests->size() == 0) {
       fail(root, "a transcript file needs tests: a list of tests, each with a name and steps");
     }
-    std::set<std::string> names;
-    for (const auto& item : root["tests"]) {
+    out.transcript.tests.reserve(tests->items.size());
+    std::set<std::string, std::less<>> names;
+    for (const yaml::NodePtr& item : tests->items) {
       // One bad test does not hide the others' errors.
       try {
-        TranscriptTest test = read_test(item, contact, now);
+        TranscriptTest test = read_test(*item, contact, now);
         if (!names.insert(test.name).second) {
-          fail(item["name"], "a second test named '" + test.name + "'");
+          fail(*item->find("name"), "a second test named '" + test.name + "'");
         }
         out.transcript.tests.push_back(std::move(test));
       } catch (const Invalid& e) {
@@ -620,27 +709,28 @@ TranscriptParse parse_transcript(std::string_view text) {
     }
   } catch (const Invalid& e) {
     out.errors.push_back(e.error);
-  } catch (const YAML::Exception& e) {
-    out.errors.push_back(TranscriptError{e.mark.line + 1, e.mark.column + 1, e.msg});
+  } catch (const Abort& e) {
+    out.errors.push_back(e.error);
   }
   return out;
 }
 
 std::vector<Mock> parse_mocks(std::string_view text, std::vector<TranscriptError>& errors) {
   try {
-    const YAML::Node root = load(text);
-    if (root.IsMap()) {
-      check_keys(root, "a mocks file", {"mocks"});
-      if (!root["mocks"]) {
-        fail(root, "a mocks file needs mocks: a list");
+    const yaml::NodePtr root = load(text);
+    if (root->is_map()) {
+      check_keys(*root, "a mocks file", {"mocks"});
+      const Node* mocks = root->find("mocks");
+      if (mocks == nullptr) {
+        fail(*root, "a mocks file needs mocks: a list");
       }
-      return read_mocks(root["mocks"]);
+      return read_mocks(*mocks);
     }
-    return read_mocks(root);
+    return read_mocks(*root);
   } catch (const Invalid& e) {
     errors.push_back(e.error);
-  } catch (const YAML::Exception& e) {
-    errors.push_back(TranscriptError{e.mark.line + 1, e.mark.column + 1, e.msg});
+  } catch (const Abort& e) {
+    errors.push_back(e.error);
   }
   return {};
 }

@@ -7,7 +7,7 @@
 // check what the bot did (the next message it sent, that it stayed silent, the
 // variables, whether the run ended). docs/testing.md is the reference, and
 // schemas/transcript.schema.json describes the same format for editors.
-// yaml-cpp stays inside transcript.cpp.
+// yaml-cpp stays inside runtime/base/yaml_tree.cpp.
 
 #include <cstdint>
 #include <optional>
