@@ -673,6 +673,10 @@ struct Engine::Impl {
         send_for_api(c, row, now, turn);
         continue;
       }
+      if (row.kind == storage::InboxKind::Message && c.paused) {
+        log_for_people(c, row, now, turn);
+        continue;
+      }
       feed(session, c, row);
     }
 
@@ -723,9 +727,6 @@ struct Engine::Impl {
   void feed(host::Session& session, const storage::Claim& c, const storage::InboxRow& row) {
     switch (row.kind) {
       case storage::InboxKind::Message: {
-        if (c.paused) {
-          return;  // A person has the conversation: the message is only logged.
-        }
         std::optional<Value> p = value_of(row.payload);
         const Value* m = p ? p->field("message") : nullptr;
         if (m == nullptr || m->type() != Value::Type::Object) {
@@ -769,6 +770,25 @@ struct Engine::Impl {
       case storage::InboxKind::Send:
         return;  // run_turn sends these itself.
     }
+  }
+
+  // A message while a person has the conversation (the contact is paused): the
+  // bot does not see it, the log keeps it for that person to read.
+  void log_for_people(const storage::Claim& c, const storage::InboxRow& row, Millis now,
+                      storage::TurnCommit& turn) {
+    std::optional<Value> p = value_of(row.payload);
+    const Value* m = p ? p->field("message") : nullptr;
+    if (m == nullptr || m->type() != Value::Type::Object) {
+      log.error("inbox_row_unreadable", {{"id", row.id}, {"contact", c.key.contact}});
+      return;
+    }
+    storage::LogMessage line;
+    line.direction = storage::LogMessage::Direction::In;
+    line.at_ms = now;
+    line.kind = text_field(*m, "type");
+    line.text = text_field(*m, "text");
+    line.payload = vm::to_json(*m);
+    turn.messages.push_back(std::move(line));
   }
 
   // A message the API sends outside any flow: an outbox row and a log line, in

@@ -467,3 +467,23 @@ TEST_CASE("an AI call carries the step's history window, without the turn's own 
   CHECK(second.field("now_ms") != nullptr);
   fs::remove(file);
 }
+
+TEST_CASE("while a person has the conversation the bot is silent and the log keeps the messages") {
+  Fixture f;
+  const waflow::storage::ConversationKey key{"pizza", "+2666"};
+  REQUIRE(f.store->set_paused(key, true, f.clock.now_ms()).ok());
+  f.say("+2666", text("hi"));
+  waflow::storage::QueryFilter filter;
+  filter.contact = "+2666";
+  REQUIRE(eventually([&] {
+    auto page = f.store->messages(filter);
+    return page.ok() && page.value().items.size() == 1 && page.value().items[0].text == "hi" &&
+           !page.value().items[0].outbound;
+  }));
+  CHECK(f.transport.attempts() == 0);
+  REQUIRE(f.store->set_paused(key, false, f.clock.now_ms()).ok());
+  REQUIRE(submit(f, api("+2666", waflow::storage::InboxKind::Handback, "{}")).ok());
+  f.say("+2666", text("hi"));
+  CHECK(f.transport.wait_sent(2) ==
+        std::vector<std::string>{"Welcome to Pizza Bot, Ada!", "What would you like?"});
+}
