@@ -83,7 +83,7 @@ class TreeBuilder : public YAML::EventHandler {
         break;
       }
     }
-    finish(node, anchor);
+    finish(std::move(node), anchor);
   }
 
   void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override {
@@ -111,7 +111,7 @@ class TreeBuilder : public YAML::EventHandler {
                   : first == '|' || first == '>' ? ScalarStyle::Block
                                                  : ScalarStyle::Plain;
     node->span = {file_, begin, scalar_end(begin, mark, node->style, value)};
-    finish(node, anchor);
+    finish(std::move(node), anchor);
   }
 
   void OnSequenceStart(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
@@ -130,7 +130,7 @@ class TreeBuilder : public YAML::EventHandler {
   struct Open {
     std::shared_ptr<Node> node;
     YAML::anchor_t anchor = 0;
-    NodePtr key;
+    std::size_t first = 0;  // Where its children start in children_.
   };
 
   std::string_view text_;  // Without a byte order mark; offset_ bytes into the file.
@@ -138,6 +138,9 @@ class TreeBuilder : public YAML::EventHandler {
   FileId file_;
   const TreeOptions& options_;
   std::vector<Open> stack_;
+  // The children of the open collections, innermost last: a collection's items
+  // (or keys and values) go into its node in one allocation when it closes.
+  std::vector<NodePtr> children_;
   std::map<YAML::anchor_t, NodePtr> anchors_;
   NodePtr root_;
   std::uint64_t created_ = 0;
@@ -247,13 +250,23 @@ class TreeBuilder : public YAML::EventHandler {
     node->tag = tag;
     node->flow = flow;
     node->span = {file_, begin, begin};
-    stack_.push_back(Open{std::move(node), anchor, nullptr});
+    stack_.push_back(Open{std::move(node), anchor, children_.size()});
   }
 
   void close() {
     Open top = std::move(stack_.back());
     stack_.pop_back();
     Node& node = *top.node;
+    const auto first = children_.begin() + static_cast<std::ptrdiff_t>(top.first);
+    if (node.kind == NodeKind::Sequence) {
+      node.items.assign(std::make_move_iterator(first), std::make_move_iterator(children_.end()));
+    } else {
+      node.entries.reserve((children_.size() - top.first) / 2);
+      for (auto it = first; it + 1 < children_.end(); it += 2) {
+        node.entries.emplace_back(std::move(*it), std::move(*(it + 1)));
+      }
+    }
+    children_.erase(first, children_.end());
     std::uint32_t end = node.span.begin;
     if (!node.items.empty()) {
       end = node.items.back()->span.end;
@@ -275,14 +288,14 @@ class TreeBuilder : public YAML::EventHandler {
       }
     }
     node.span.end = end;
-    finish(top.node, top.anchor);
+    finish(std::move(top.node), top.anchor);
   }
 
-  void finish(const std::shared_ptr<Node>& node, YAML::anchor_t anchor) {
+  void finish(std::shared_ptr<Node> node, YAML::anchor_t anchor) {
     if (anchor != 0) {
       anchors_[anchor] = node;
     }
-    add(node);
+    add(std::move(node));
   }
 
   void add(NodePtr node) {
@@ -291,16 +304,9 @@ class TreeBuilder : public YAML::EventHandler {
       root_ = std::move(node);
       return;
     }
-    Open& top = stack_.back();
-    top.node->weight = saturating_add(top.node->weight, node->weight);
-    if (top.node->kind == NodeKind::Sequence) {
-      top.node->items.push_back(std::move(node));
-    } else if (top.key == nullptr) {
-      top.key = std::move(node);
-    } else {
-      top.node->entries.emplace_back(std::move(top.key), std::move(node));
-      top.key = nullptr;
-    }
+    Node& top = *stack_.back().node;
+    top.weight = saturating_add(top.weight, node->weight);
+    children_.push_back(std::move(node));
   }
 };
 

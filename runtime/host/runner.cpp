@@ -97,8 +97,10 @@ bool message_matches(const MessageExpectation& x, const Value& payload,
   if (x.pattern) {
     expected.push_back("(text matching /" + *x.pattern + "/)");
     try {
-      ok = ok &&
-           std::regex_match(shown_text(payload), std::regex(*x.pattern, std::regex::ECMAScript));
+      ok = ok && (x.pattern_regex != nullptr
+                      ? std::regex_match(shown_text(payload), *x.pattern_regex)
+                      : std::regex_match(shown_text(payload),
+                                         std::regex(*x.pattern, std::regex::ECMAScript)));
     } catch (const std::regex_error&) {
       ok = false;
     }
@@ -217,7 +219,14 @@ class Runner {
   std::size_t seen_ = 0;
   std::deque<std::size_t> pending_;     // Sent messages no expect took yet (event indexes).
   std::optional<std::size_t> failure_;  // A run failure no `failed:` step took yet.
-  std::vector<std::string> transcript_;
+  // The conversation shown when the test fails, rendered only then: event
+  // indexes, and lines of the runner's own ("~ 2h later").
+  struct Line {
+    std::size_t event = 0;
+    std::string text;  // When not an event.
+  };
+  static constexpr std::size_t kNoEvent = static_cast<std::size_t>(-1);
+  std::vector<Line> transcript_;
   std::map<std::string, std::pair<Value, std::string>> by_id_;
   TestOutcome out_;
 
@@ -242,6 +251,7 @@ class Runner {
     std::vector<Event> log = session_->take_events();
     Result<Session> restored = Session::restore(bundle_, session_responder(), blob, options(test_));
     if (!restored) {
+      session_->prepend_events(std::move(log));  // For the transcript of the failure.
       return fail(line, "the saved session does not restore: " + restored.error().message);
     }
     session_.emplace(std::move(restored).value());
@@ -258,12 +268,9 @@ class Runner {
 
   void sync() {
     const std::vector<Event>& events = session_->events();
-    RenderStyle style;
     for (std::size_t i = seen_; i < events.size(); ++i) {
       const Event& e = events[i];
-      for (std::string& line : render_event(*session_, e, style)) {
-        transcript_.push_back(std::move(line));
-      }
+      transcript_.push_back(Line{i, {}});
       if (e.kind == EventKind::Effect && e.effect == bytecode::EffectKind::Send) {
         pending_.push_back(i);
       } else if (e.kind == EventKind::Failed) {
@@ -283,8 +290,24 @@ class Runner {
     out_.message = std::move(message);
     out_.expected = std::move(expected);
     out_.actual = std::move(actual);
-    out_.transcript = transcript_;
+    out_.transcript = rendered_transcript();
     return false;
+  }
+
+  std::vector<std::string> rendered_transcript() const {
+    const std::vector<Event>& events = session_->events();
+    const RenderStyle style;
+    std::vector<std::string> out;
+    for (const Line& line : transcript_) {
+      if (line.event == kNoEvent) {
+        out.push_back(line.text);
+      } else if (line.event < events.size()) {
+        for (std::string& text : render_event(*session_, events[line.event], style)) {
+          out.push_back(std::move(text));
+        }
+      }
+    }
+    return out;
   }
 
   std::vector<std::string> pending_lines() const {
@@ -398,7 +421,7 @@ class Runner {
         return true;
       }
       case Kind::Advance:
-        transcript_.push_back("~ " + format_duration(step.ms) + " later");
+        transcript_.push_back(Line{kNoEvent, "~ " + format_duration(step.ms) + " later"});
         if (run_options_.defer) {
           // Timer by timer, each call answered before the next timer fires.
           const std::int64_t target = session_->now_ms() + std::max<std::int64_t>(step.ms, 0);

@@ -11,6 +11,8 @@
 #include <charconv>
 #include <cmath>
 #include <initializer_list>
+#include <map>
+#include <memory>
 #include <regex>
 #include <set>
 
@@ -192,12 +194,25 @@ std::int64_t duration(const Node& node) {
   return ms;
 }
 
-void check_regex(const Node& node, const std::string& pattern) {
+// Compiles a pattern of the file, or fails at `node`. A suite repeats its
+// patterns from test to test; each is compiled once.
+std::shared_ptr<const std::regex> check_regex(const Node& node, const std::string& pattern) {
+  thread_local std::map<std::string, std::shared_ptr<const std::regex>, std::less<>> compiled;
+  if (auto found = compiled.find(pattern); found != compiled.end()) {
+    return found->second;
+  }
+  std::shared_ptr<const std::regex> re;
   try {
-    std::regex re(pattern, std::regex::ECMAScript);
+    re = std::make_shared<const std::regex>(pattern, std::regex::ECMAScript);
   } catch (const std::regex_error&) {
     fail(node, "not a valid regular expression: " + pattern);
   }
+  // Bounded: a file of all different patterns does not grow it for ever.
+  if (compiled.size() >= 256) {
+    compiled.clear();
+  }
+  compiled.emplace(pattern, re);
+  return re;
 }
 
 Mock read_mock(std::string_view kind, const Node& node) {
@@ -417,7 +432,7 @@ MessageExpectation read_expectation(const Node& node) {
   }
   if (const Node* pattern = node.find("pattern")) {
     x.pattern = scalar(*pattern, "pattern");
-    check_regex(*pattern, *x.pattern);
+    x.pattern_regex = check_regex(*pattern, *x.pattern);
   }
   if (const Node* buttons = node.find("buttons")) {
     x.buttons = texts(*buttons, "buttons");

@@ -10,7 +10,9 @@
 // yaml-cpp stays inside runtime/base/yaml_tree.cpp.
 
 #include <cstdint>
+#include <memory>
 #include <optional>
+#include <regex>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -30,8 +32,11 @@ struct TranscriptError {
 // What the next message the bot sends must look like; only the given parts are
 // compared.
 struct MessageExpectation {
-  std::optional<std::string> text;                  // Exactly this text (a media caption).
-  std::optional<std::string> pattern;               // A regex the whole text matches.
+  std::optional<std::string> text;     // Exactly this text (a media caption).
+  std::optional<std::string> pattern;  // A regex the whole text matches.
+  // `pattern` compiled by the reader, once for all the tests that use the same
+  // one (null: the runner compiles it).
+  std::shared_ptr<const std::regex> pattern_regex;
   std::optional<std::vector<std::string>> buttons;  // Button titles, in order.
   std::optional<std::vector<std::string>> list;     // Row titles of all sections, in order.
   std::optional<std::string> header;
