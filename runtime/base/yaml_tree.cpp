@@ -9,9 +9,11 @@
 #include "runtime/base/yaml_tree.h"
 
 #include <algorithm>
+#include <cstddef>
 #include <istream>
 #include <limits>
 #include <map>
+#include <memory>
 #include <streambuf>
 
 #include <yaml-cpp/depthguard.h>
@@ -60,6 +62,47 @@ std::uint64_t saturating_add(std::uint64_t a, std::uint64_t b) {
 bool is_space(char c) {
   return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
+
+// The nodes of one tree come from one arena: a document has many small nodes,
+// and allocating and freeing each one took as long as building the tree. Each
+// node's control block holds the arena through its allocator, so the arena
+// lives as long as any node of the tree does, and goes with the last one.
+class Arena {
+ public:
+  void* allocate(std::size_t size, std::size_t align) {
+    std::size_t at = (used_ + align - 1) & ~(align - 1);
+    if (blocks_.empty() || at + size > kBlockSize) {
+      blocks_.push_back(std::make_unique<std::byte[]>(std::max(kBlockSize, size)));
+      at = 0;
+    }
+    used_ = at + size;
+    return blocks_.back().get() + at;
+  }
+
+ private:
+  static constexpr std::size_t kBlockSize = 64 * 1024;
+  std::vector<std::unique_ptr<std::byte[]>> blocks_;
+  std::size_t used_ = 0;
+};
+
+template <class T>
+struct ArenaAllocator {
+  using value_type = T;
+  std::shared_ptr<Arena> arena;
+
+  explicit ArenaAllocator(std::shared_ptr<Arena> a) : arena(std::move(a)) {}
+  template <class U>
+  ArenaAllocator(const ArenaAllocator<U>& other) : arena(other.arena) {}  // NOLINT: rebinding.
+  T* allocate(std::size_t n) {
+    static_assert(alignof(T) <= __STDCPP_DEFAULT_NEW_ALIGNMENT__);
+    return static_cast<T*>(arena->allocate(n * sizeof(T), alignof(T)));
+  }
+  void deallocate(T* /*p*/, std::size_t /*n*/) {}  // The arena frees all at once.
+  template <class U>
+  bool operator==(const ArenaAllocator<U>& other) const {
+    return arena == other.arena;
+  }
+};
 
 class TreeBuilder : public YAML::EventHandler {
  public:
@@ -142,11 +185,12 @@ class TreeBuilder : public YAML::EventHandler {
   // (or keys and values) go into its node in one allocation when it closes.
   std::vector<NodePtr> children_;
   std::map<YAML::anchor_t, NodePtr> anchors_;
+  std::shared_ptr<Arena> arena_ = std::make_shared<Arena>();
   NodePtr root_;
   std::uint64_t created_ = 0;
 
-  static std::shared_ptr<Node> make(const YAML::Mark& mark) {
-    auto node = std::make_shared<Node>();
+  std::shared_ptr<Node> make(const YAML::Mark& mark) {
+    auto node = std::allocate_shared<Node>(ArenaAllocator<Node>(arena_));
     node->line = mark.line;
     node->column = mark.column;
     return node;

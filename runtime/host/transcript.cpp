@@ -14,7 +14,7 @@
 #include <map>
 #include <memory>
 #include <regex>
-#include <set>
+#include <unordered_set>
 
 #include "runtime/base/duration.h"
 #include "runtime/base/yaml_tree.h"
@@ -484,8 +484,8 @@ constexpr std::string_view kStepKeys =
     "user, tap, media, location, burst, redeliver, advance, handback, start, ai, http, store, "
     "expect, expect_none, vars, end, waiting, failed, stage, tags, handoff";
 
-TranscriptStep read_step(const Node& node) {
-  TranscriptStep step;
+// Reads into `step`, a new (default) step in place in its test: a step is large.
+void read_step(const Node& node, TranscriptStep& step) {
   step.line = line_of(node);
   // Bare words for the steps that need no value.
   if (node.is_scalar()) {
@@ -496,7 +496,7 @@ TranscriptStep read_step(const Node& node) {
     } else {
       fail(node, cat({"unknown step '", node.value, "'; expected one of: ", kStepKeys}));
     }
-    return step;
+    return;
   }
   if (!node.is_map() || node.size() != 1) {
     fail(node, "each step is one key such as user:, tap:, expect: or advance:");
@@ -579,7 +579,6 @@ TranscriptStep read_step(const Node& node) {
   } else {
     fail(key_node, cat({"unknown step '", key, "'; expected one of: ", kStepKeys}));
   }
-  return step;
 }
 
 ContactProfile read_contact(const Node& node, ContactProfile contact) {
@@ -638,7 +637,7 @@ TranscriptTest read_test(const Node& node, const ContactProfile& contact, std::i
   }
   test.steps.reserve(steps->items.size());
   for (const yaml::NodePtr& item : steps->items) {
-    test.steps.push_back(read_step(*item));
+    read_step(*item, test.steps.emplace_back());
   }
   return test;
 }
@@ -709,7 +708,7 @@ TranscriptParse parse_transcript(std::string_view text) {
       fail(root, "a transcript file needs tests: a list of tests, each with a name and steps");
     }
     out.transcript.tests.reserve(tests->items.size());
-    std::set<std::string, std::less<>> names;
+    std::unordered_set<std::string> names;
     for (const yaml::NodePtr& item : tests->items) {
       // One bad test does not hide the others' errors.
       try {
