@@ -166,3 +166,45 @@ TEST_CASE("host transcript: a mocks file for the simulator", "[host][transcript]
   REQUIRE(errors.size() == 1);
   CHECK(errors[0].message == "status must be an HTTP status between 100 and 599");
 }
+
+TEST_CASE("host transcript: anchors, aliases and yaml-cpp's positions", "[host][transcript]") {
+  // An anchored contact and steps shared by two tests.
+  TranscriptParse p = parse_transcript(
+      "\xEF\xBB\xBF"
+      "tests:\n  - name: a\n    contact: &c {name: Ann, phone: \"+15550000001\"}\n"
+      "    steps: &s [user: hi, {expect: Hello}]\n"
+      "  - name: b\n    contact: *c\n    steps: *s\n");
+  REQUIRE(p.errors.empty());
+  REQUIRE(p.transcript.tests.size() == 2);
+  CHECK(p.transcript.tests[1].contact.name == "Ann");
+  CHECK(p.transcript.tests[1].steps.size() == 2);
+  CHECK(p.transcript.tests[1].steps[1].expect.text == "Hello");
+  // An alias inside the node it names would make the document endless.
+  TranscriptError e = only_error("tests:\n  - name: t\n    steps: &s [user: hi, *s]\n");
+  CHECK(e.line == 3);
+  CHECK(e.column == 26);
+  CHECK(e.message == "an alias cannot refer to the node that contains it");
+  // A null key reads as 'null'; a list as a key stops the reading at its position.
+  e = only_error("tests:\n  - name: t\n    ~: x\n    steps: [user: hi]\n");
+  CHECK(e.line == 3);
+  CHECK(e.column == 5);
+  CHECK(e.message.find("unknown key 'null' in a test") == 0);
+  e = only_error("tests:\n  - name: t\n    [a]: x\n    steps: [user: hi]\n");
+  CHECK(e.line == 3);
+  CHECK(e.column == 5);
+  CHECK(e.message == "bad conversion");
+  // An empty file has no position.
+  e = only_error("");
+  CHECK(e.line == 0);
+  CHECK(e.message == "a transcript file must be a mapping (key: value)");
+  // A quoted scalar is a text however it reads; a plain one may be a number.
+  p = parse_transcript(
+      "tests:\n  - name: t\n    steps:\n      - vars: {a: \"5\", b: 5, c: ~, d: \"true\"}\n");
+  REQUIRE(p.errors.empty());
+  const auto& vars = p.transcript.tests[0].steps[0].vars;
+  REQUIRE(vars.size() == 4);
+  CHECK(vars[0].second.type() == waflow::vm::Value::Type::Text);
+  CHECK(vars[1].second.type() == waflow::vm::Value::Type::Number);
+  CHECK(vars[2].second.is_null());
+  CHECK(vars[3].second.type() == waflow::vm::Value::Type::Text);
+}
