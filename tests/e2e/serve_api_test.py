@@ -490,6 +490,9 @@ class ServeApi(unittest.TestCase):
         wait_until(lambda: self.inbox_empty(), "the message to be handled")
         self.server.settle()
         self.assertEqual(len(self.graph.to(wa)), 2)  # The bot stayed silent.
+        # The person who took over reads it in the log.
+        inbound = self.server.ok("GET", "/messages?direction=in&contact=%2B" + wa)["items"]
+        self.assertEqual(inbound[0]["text"], "is anyone there?")
         # A person writes through the API meanwhile.
         self.server.ok("POST", "/messages", {"to": "+" + wa, "text": "Ana here, how can I help?"},
                        expect=202)
