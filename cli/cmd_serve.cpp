@@ -25,6 +25,7 @@
 #include "adapters/http/server.h"
 #include "adapters/webchat/webchat.h"
 #include "cli/commands.h"
+#include "cli/serve_ai.h"
 #include "cli/serve_api.h"
 #include "cli/serve_transport.h"
 #include "cli/version.h"
@@ -340,6 +341,17 @@ int run_serve(const ServeOptions& options) {
   for (const server::DeviceConfig& d : config.devices) {
     engine_options.device_rates[d.name] = d.rate_per_second;
   }
+  Result<AiRuntime> made_ai = make_ai_runtime(config.ai, client);
+  if (!made_ai) {
+    return fail(config.path + ": " + made_ai.error().message);
+  }
+  AiRuntime ai = std::move(made_ai).value();
+  if (ai.runner) {
+    transport.set_ai(ai.runner.get(), &metrics, &log);
+  }
+  for (const server::DeviceConfig& d : config.devices) {
+    transport.set_device_model(d.name, d.ai_model);
+  }
   server::Engine engine(*store, clock, transport, log, engine_options);
   Result<std::string> hash = std::string();
   if (!bytes.value().empty()) {
@@ -468,6 +480,7 @@ int run_serve(const ServeOptions& options) {
   server.stop(std::chrono::milliseconds(5000));
   api.stop();  // Requests still queued for the store are answered first.
   engine.stop();
+  ai.shutdown();
   client.shutdown();
   store->close();
   const server::EngineCounters c = engine.counters();

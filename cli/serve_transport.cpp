@@ -6,6 +6,9 @@
 #include <utility>
 #include <vector>
 
+#include "runtime/host/mocks.h"
+#include "runtime/host/session.h"
+
 namespace waflow::cli {
 
 namespace {
@@ -116,6 +119,8 @@ void ServeTransport::deliver(const storage::OutboxRow& row,
                              std::function<void(DeliveryResult)> done) {
   if (row.kind == "send") {
     send(row, std::move(done));
+  } else if (row.kind == "ai" && ai_ != nullptr) {
+    ai_step(row, std::move(done));
   } else {
     call(row, std::move(done));
   }
@@ -234,6 +239,86 @@ void ServeTransport::call(const storage::OutboxRow& row, std::function<void(Deli
         }
         done(answered(Value::object(std::move(fields))));
       });
+}
+
+void ServeTransport::ai_step(const storage::OutboxRow& row,
+                             std::function<void(DeliveryResult)> done) {
+  // An extraction's values are validated here like an ask of each field's type
+  // (host::extraction_answer), with the row's clock and zone.
+  Value envelope;
+  const bool readable = vm::from_json(row.payload, envelope);
+  auto device = device_models_.find(row.key.device);
+  const std::string model = device != device_models_.end() ? device->second : std::string();
+  ai_->run(
+      row.payload,
+      [this, done = std::move(done), envelope = readable ? std::move(envelope) : Value()](
+          std::string answer, const ai::StepReport& report) {
+        Value v;
+        if (!vm::from_json(answer, v)) {
+          v = failure("the AI answer is not readable");
+        }
+        const Value* ok = v.field("ok");
+        if (report.effect == "ai_extract" && ok != nullptr && ok->truthy()) {
+          const Value* request = envelope.field("request");
+          const Value* fields = request != nullptr ? request->field("fields") : nullptr;
+          const Value* value = v.field("value");
+          const Value* question = v.field("question");
+          host::Request r;
+          if (const Value* now = envelope.field("now_ms"); now != nullptr && now->is_number()) {
+            r.now_ms = static_cast<std::int64_t>(now->as_number());
+          }
+          if (const Value* tz = envelope.field("tz_offset_ms"); tz != nullptr && tz->is_number()) {
+            r.tz_offset_ms = static_cast<std::int64_t>(tz->as_number());
+          }
+          std::optional<std::string> asked;
+          if (question != nullptr && question->is_text() && !question->as_text().empty()) {
+            asked = question->as_text();
+          }
+          v = host::extraction_answer(fields != nullptr ? *fields : Value(),
+                                      value != nullptr ? *value : Value::object({}), asked, r);
+        }
+        record(report);
+        done(answered(std::move(v)));
+      },
+      model);
+}
+
+void ServeTransport::record(const ai::StepReport& report) {
+  const std::string provider = report.provider.empty() ? "none" : report.provider;
+  const std::string model = report.model_name.empty() ? "none" : report.model_name;
+  if (metrics_ != nullptr) {
+    metrics_
+        ->histogram(
+            "waflow_llm_request_duration_seconds",
+            "AI steps: from the first request to the answer, tool calls included",
+            {{"provider", provider}, {"model", model}, {"outcome", report.ok ? "ok" : "error"}})
+        .observe(static_cast<double>(report.latency_ms) / 1000.0);
+    metrics_
+        ->counter("waflow_llm_tokens_total", "Tokens of AI calls, as the providers counted them",
+                  {{"provider", provider}, {"model", model}, {"direction", "input"}})
+        .inc(report.input_tokens);
+    metrics_
+        ->counter("waflow_llm_tokens_total", "Tokens of AI calls, as the providers counted them",
+                  {{"provider", provider}, {"model", model}, {"direction", "output"}})
+        .inc(report.output_tokens);
+  }
+  if (log_ != nullptr) {
+    log_->write(report.ok ? server::LogLevel::Info : server::LogLevel::Warn, "ai_call",
+                {{"flow", report.flow},
+                 {"step", report.step},
+                 {"effect", report.effect},
+                 {"provider", provider},
+                 {"model", model},
+                 {"provider_model", report.model},
+                 {"calls", report.calls},
+                 {"attempts", report.attempts},
+                 {"tool_calls", report.tool_calls},
+                 {"tokens_in", report.input_tokens},
+                 {"tokens_out", report.output_tokens},
+                 {"latency_ms", report.latency_ms},
+                 {"ok", report.ok},
+                 {"error", report.error}});
+  }
 }
 
 }  // namespace waflow::cli

@@ -2,15 +2,19 @@
 
 // The Transport of `waflow serve` (runtime/server/transport.h) on the real
 // adapters: gateway sends built by each device's Gateway and performed with the
-// shared HttpClient, and the flows' `http` steps performed as they are.
+// shared HttpClient, the flows' `http` steps performed as they are, and AI steps
+// through the AI router (adapters/ai/steps.h) when models are configured.
 
 #include <map>
 #include <memory>
 #include <string>
 
+#include "adapters/ai/steps.h"
 #include "adapters/gateways/gateway.h"
 #include "adapters/http/client.h"
 #include "adapters/webchat/webchat.h"
+#include "runtime/server/log.h"
+#include "runtime/server/metrics.h"
 #include "runtime/server/transport.h"
 
 namespace waflow::cli {
@@ -27,17 +31,38 @@ class ServeTransport final : public server::Transport {
   // open pages, and waits in the outbox (retried) while none is open.
   void add_web_device(const std::string& device, webchat::WebChat* chat) { chats_[device] = chat; }
 
-  bool handles(const std::string& kind) const override { return kind == "send" || kind == "http"; }
+  // AI steps: answered by `runner` (kept alive by the caller). Each step logs one
+  // `ai_call` line (no prompt text) and counts its latency and tokens in `metrics`.
+  // Without a runner, AI rows are left to the engine, which answers them with an error.
+  void set_ai(ai::StepRunner* runner, server::Metrics* metrics, server::JsonLog* log) {
+    ai_ = runner;
+    metrics_ = metrics;
+    log_ = log;
+  }
+  // The model of `device`'s AI steps that name none.
+  void set_device_model(const std::string& device, std::string model) {
+    device_models_[device] = std::move(model);
+  }
+
+  bool handles(const std::string& kind) const override {
+    return kind == "send" || kind == "http" || (kind == "ai" && ai_ != nullptr);
+  }
   void deliver(const storage::OutboxRow& row,
                std::function<void(server::DeliveryResult)> done) override;
 
  private:
   void send(const storage::OutboxRow& row, std::function<void(server::DeliveryResult)> done);
   void call(const storage::OutboxRow& row, std::function<void(server::DeliveryResult)> done);
+  void ai_step(const storage::OutboxRow& row, std::function<void(server::DeliveryResult)> done);
+  void record(const ai::StepReport& report);
 
   http::HttpClient& client_;
   std::map<std::string, const gateways::Gateway*> gateways_;
   std::map<std::string, webchat::WebChat*> chats_;
+  ai::StepRunner* ai_ = nullptr;
+  server::Metrics* metrics_ = nullptr;
+  server::JsonLog* log_ = nullptr;
+  std::map<std::string, std::string> device_models_;
 };
 
 }  // namespace waflow::cli

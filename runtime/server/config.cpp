@@ -3,14 +3,18 @@
 
 #include "runtime/server/config.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <map>
 #include <set>
 #include <sstream>
 
 #include <yaml-cpp/yaml.h>
 
+#include "runtime/base/duration.h"
 #include "runtime/host/tz.h"
 
 namespace waflow::server {
@@ -133,7 +137,7 @@ void read_device(const Reader& r, const YAML::Node& node, const std::string& key
   r.only(node, key,
          {"name", "gateway", "webhook_path", "rate_per_second", "phone_number_id", "access_token",
           "verify_token", "app_secret", "graph_base", "graph_version", "base_url", "session",
-          "api_key", "hmac_key"});
+          "api_key", "hmac_key", "ai_model"});
   if (!node["name"]) {
     r.fail(node, key, "a device needs a name");
   }
@@ -168,6 +172,7 @@ void read_device(const Reader& r, const YAML::Node& node, const std::string& key
   opt("session", d.session);
   opt("api_key", d.api_key);
   opt("hmac_key", d.hmac_key);
+  opt("ai_model", d.ai_model);
   if (!d.webhook_path.empty() && !valid_webhook_path(d.webhook_path)) {
     r.fail(node["webhook_path"], key + ".webhook_path",
            "'" + d.webhook_path + "' is not a plain absolute path");
@@ -193,6 +198,227 @@ void read_device(const Reader& r, const YAML::Node& node, const std::string& key
   }
 }
 
+// The providers the AI adapters speak (adapters/ai/provider.h, kind_name()).
+constexpr std::string_view kProviders[] = {"openai",    "openrouter", "groq", "mistral",
+                                           "together",  "ollama",     "vllm", "llamacpp",
+                                           "anthropic", "gemini"};
+
+std::vector<std::string> names_list(const Reader& r, const YAML::Node& node,
+                                    const std::string& key) {
+  std::vector<std::string> out;
+  if (node.IsScalar()) {
+    out.push_back(r.text(node, key));
+  } else if (node.IsSequence()) {
+    for (std::size_t i = 0; i < node.size(); ++i) {
+      out.push_back(r.text(node[i], key + "[" + std::to_string(i) + "]"));
+    }
+  } else {
+    r.fail(node, key, "expected a name or a list of names");
+  }
+  return out;
+}
+
+std::int64_t duration_ms(const Reader& r, const YAML::Node& node, const std::string& key) {
+  const std::string t = r.text(node, key);
+  std::int64_t ms = 0;
+  if (!parse_duration(t, ms) || ms <= 0) {
+    r.fail(node, key, "expected a duration above 0 such as 30s or 1500ms, got '" + t + "'");
+  }
+  return ms;
+}
+
+bool read_bool(const Reader& r, const YAML::Node& node, const std::string& key) {
+  const std::string t = r.text(node, key);
+  if (t == "true") {
+    return true;
+  }
+  if (t != "false") {
+    r.fail(node, key, "expected true or false, got '" + t + "'");
+  }
+  return false;
+}
+
+void read_model(const Reader& r, const YAML::Node& node, const std::string& key, AiModelConfig& m) {
+  r.only(
+      node, key,
+      {"name", "provider", "model", "api_key", "base_url", "fallback", "timeout", "max_retries",
+       "app_url", "app_title", "provider_fallbacks", "anthropic_version", "json_schema", "tools"});
+  if (!node["provider"]) {
+    r.fail(node, key, "a model needs a provider (openai, anthropic, gemini, ...)");
+  }
+  m.provider = r.text(node["provider"], key + ".provider");
+  bool known = false;
+  std::string list;
+  for (std::string_view p : kProviders) {
+    known = known || p == m.provider;
+    list += (list.empty() ? "" : ", ") + std::string(p);
+  }
+  if (!known) {
+    r.fail(node["provider"], key + ".provider",
+           "unknown provider '" + m.provider + "' (expected one of: " + list + ")");
+  }
+  auto opt = [&](const char* name, std::string& out) {
+    if (node[name]) {
+      out = r.text(node[name], key + "." + name);
+    }
+  };
+  opt("model", m.model);
+  if (m.model.empty()) {
+    const std::size_t slash = m.name.find('/');
+    m.model = slash == std::string::npos ? m.name : m.name.substr(slash + 1);
+  }
+  if (m.model.empty()) {
+    r.fail(node, key + ".model", "missing: the provider's model id");
+  }
+  opt("api_key", m.api_key);
+  opt("base_url", m.base_url);
+  if (!m.base_url.empty() && m.base_url.rfind("http://", 0) != 0 &&
+      m.base_url.rfind("https://", 0) != 0) {
+    r.fail(node["base_url"], key + ".base_url", "expected an http:// or https:// URL");
+  }
+  if (node["fallback"]) {
+    m.fallback = names_list(r, node["fallback"], key + ".fallback");
+  }
+  if (node["timeout"]) {
+    m.timeout_ms = duration_ms(r, node["timeout"], key + ".timeout");
+  }
+  if (node["max_retries"]) {
+    m.max_retries = static_cast<int>(r.integer(node["max_retries"], key + ".max_retries", 0, 10));
+  }
+  opt("app_url", m.app_url);
+  opt("app_title", m.app_title);
+  if (node["provider_fallbacks"]) {
+    m.provider_fallbacks = names_list(r, node["provider_fallbacks"], key + ".provider_fallbacks");
+  }
+  opt("anthropic_version", m.anthropic_version);
+  if (node["json_schema"]) {
+    m.json_schema = read_bool(r, node["json_schema"], key + ".json_schema");
+  }
+  if (node["tools"]) {
+    m.tools = read_bool(r, node["tools"], key + ".tools") ? 1 : 0;
+  }
+}
+
+// A fallback chain that comes back to where it started: the names around the loop, or "".
+std::string fallback_cycle(const std::vector<AiModelConfig>& models) {
+  std::map<std::string, const AiModelConfig*> by_name;
+  for (const AiModelConfig& m : models) {
+    by_name[m.name] = &m;
+  }
+  std::map<std::string, int> state;  // 1: on the path, 2: done
+  std::vector<std::string> path;
+  std::function<std::string(const std::string&)> visit = [&](const std::string& name) {
+    state[name] = 1;
+    path.push_back(name);
+    for (const std::string& next : by_name[name]->fallback) {
+      if (by_name.count(next) == 0) {
+        continue;
+      }
+      if (state[next] == 1) {
+        std::string loop;
+        auto it = std::find(path.begin(), path.end(), next);
+        for (; it != path.end(); ++it) {
+          loop += *it + " -> ";
+        }
+        return loop + next;
+      }
+      if (state[next] == 0) {
+        if (std::string found = visit(next); !found.empty()) {
+          return found;
+        }
+      }
+    }
+    path.pop_back();
+    state[name] = 2;
+    return std::string();
+  };
+  for (const AiModelConfig& m : models) {
+    if (state[m.name] == 0) {
+      if (std::string found = visit(m.name); !found.empty()) {
+        return found;
+      }
+    }
+  }
+  return {};
+}
+
+AiConfig read_ai(const Reader& r, const YAML::Node& ai) {
+  AiConfig c;
+  r.only(ai, "ai", {"models", "default_model", "step_timeout", "max_tool_rounds"});
+  std::vector<YAML::Node> nodes;  // Where each model was written, for errors.
+  if (const YAML::Node models = ai["models"]) {
+    if (models.IsMap()) {
+      for (const auto& kv : models) {
+        const std::string name = kv.first.Scalar();
+        const std::string key = "ai.models." + name;
+        AiModelConfig m;
+        m.name = name;
+        if (kv.second["name"]) {
+          r.fail(kv.second["name"], key + ".name", "the model's name is its key here");
+        }
+        read_model(r, kv.second, key, m);
+        c.models.push_back(std::move(m));
+        nodes.push_back(kv.first);
+      }
+    } else if (models.IsSequence()) {
+      for (std::size_t i = 0; i < models.size(); ++i) {
+        const std::string key = "ai.models[" + std::to_string(i) + "]";
+        AiModelConfig m;
+        if (!models[i].IsMap() || !models[i]["name"]) {
+          r.fail(models[i], key, "a model needs a name (as flows write it: openai/gpt-4o-mini)");
+        }
+        m.name = r.text(models[i]["name"], key + ".name");
+        read_model(r, models[i], key, m);
+        c.models.push_back(std::move(m));
+        nodes.push_back(models[i]);
+      }
+    } else {
+      r.fail(models, "ai.models", "expected a mapping of model names to their settings");
+    }
+  }
+  std::set<std::string> names;
+  for (std::size_t i = 0; i < c.models.size(); ++i) {
+    if (c.models[i].name.empty()) {
+      r.fail(nodes[i], "ai.models", "a model name must not be empty");
+    }
+    if (!names.insert(c.models[i].name).second) {
+      r.fail(nodes[i], "ai.models", "a second model named '" + c.models[i].name + "'");
+    }
+  }
+  for (std::size_t i = 0; i < c.models.size(); ++i) {
+    for (const std::string& f : c.models[i].fallback) {
+      if (names.count(f) == 0) {
+        r.fail(nodes[i], "ai.models." + c.models[i].name + ".fallback",
+               "'" + f + "' is not a model under ai.models");
+      }
+      if (f == c.models[i].name) {
+        r.fail(nodes[i], "ai.models." + c.models[i].name + ".fallback",
+               "a model cannot be its own fallback");
+      }
+    }
+  }
+  if (std::string loop = fallback_cycle(c.models); !loop.empty()) {
+    r.fail(ai["models"], "ai.models", "the fallbacks go round in a circle: " + loop);
+  }
+  if (ai["default_model"]) {
+    c.default_model = r.text(ai["default_model"], "ai.default_model");
+    if (!c.default_model.empty() && names.count(c.default_model) == 0) {
+      r.fail(ai["default_model"], "ai.default_model",
+             "'" + c.default_model + "' is not a model under ai.models");
+    }
+  } else if (c.models.size() == 1) {
+    c.default_model = c.models[0].name;  // One model: it is the default.
+  }
+  if (ai["step_timeout"]) {
+    c.step_timeout_ms = duration_ms(r, ai["step_timeout"], "ai.step_timeout");
+  }
+  if (ai["max_tool_rounds"]) {
+    c.max_tool_rounds =
+        static_cast<int>(r.integer(ai["max_tool_rounds"], "ai.max_tool_rounds", 0, 16));
+  }
+  return c;
+}
+
 ServeConfig read_config(const Reader& r, const YAML::Node& root) {
   ServeConfig c;
   c.path = r.path();
@@ -200,7 +426,7 @@ ServeConfig read_config(const Reader& r, const YAML::Node& root) {
     r.fail(root, "", "the config is empty");
   }
   r.only(root, "",
-         {"listen", "storage", "flows", "bundle", "timezone", "devices", "api", "workers"});
+         {"listen", "storage", "flows", "bundle", "timezone", "devices", "api", "workers", "ai"});
   if (const YAML::Node l = root["listen"]) {
     r.only(l, "listen", {"host", "port", "threads"});
     if (l["host"]) {
@@ -279,6 +505,20 @@ ServeConfig read_config(const Reader& r, const YAML::Node& root) {
     if (!d.webhook_path.empty() && !paths.insert(d.webhook_path).second) {
       r.fail(devices[i], "devices[" + std::to_string(i) + "].webhook_path",
              "'" + d.webhook_path + "' is used by another device");
+    }
+  }
+  if (const YAML::Node ai = root["ai"]) {
+    c.ai = read_ai(r, ai);
+  }
+  for (std::size_t i = 0; i < c.devices.size(); ++i) {
+    const std::string& model = c.devices[i].ai_model;
+    bool found = model.empty();
+    for (const AiModelConfig& m : c.ai.models) {
+      found = found || m.name == model;
+    }
+    if (!found) {
+      r.fail(devices[i]["ai_model"], "devices[" + std::to_string(i) + "].ai_model",
+             "'" + model + "' is not a model under ai.models");
     }
   }
   if (const YAML::Node api = root["api"]) {
@@ -422,6 +662,33 @@ Result<ServeConfig> parse_config(std::string_view text, const std::string& path,
   }
 }
 
+Result<AiConfig> load_ai_config(const std::string& path, const EnvLookup& env) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return Error{ErrorCode::NotFound, path + ": cannot read the AI config file"};
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  const std::string absolute = fs::absolute(fs::path(path)).lexically_normal().string();
+  Reader reader(absolute, env);
+  try {
+    const YAML::Node root = YAML::Load(text.str());
+    if (!root.IsMap() || !root["ai"]) {
+      reader.fail(root, "ai", "missing: the file needs an ai: section with models");
+    }
+    return read_ai(reader, root["ai"]);
+  } catch (const ConfigError& e) {
+    std::string message = e.message;
+    if (message.rfind(absolute, 0) == 0) {
+      message = path + message.substr(absolute.size());
+    }
+    return Error{ErrorCode::InvalidInput, message};
+  } catch (const YAML::Exception& e) {
+    return Error{ErrorCode::InvalidInput, path + ":" + std::to_string(e.mark.line + 1) + ":" +
+                                              std::to_string(e.mark.column + 1) + ": " + e.msg};
+  }
+}
+
 Result<ServeConfig> load_config(const std::string& path, const EnvLookup& env) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
@@ -443,6 +710,15 @@ std::string ServeConfig::describe() const {
       out += d.hmac_key.empty() ? ", unsigned" : ", signed";
     }
     out += ")";
+  }
+  if (!ai.models.empty()) {
+    out += ", ai models";
+    for (const AiModelConfig& m : ai.models) {
+      out += " " + m.name + " (" + m.provider + ")";
+    }
+    if (!ai.default_model.empty()) {
+      out += ", default " + ai.default_model;
+    }
   }
   return out;
 }

@@ -48,6 +48,35 @@ struct DeviceConfig {
   std::string session = "default";
   std::string api_key;   // secret
   std::string hmac_key;  // secret; empty: signatures are not checked
+  // The model of this device's AI steps that name none; empty: ai.default_model.
+  std::string ai_model;
+};
+
+// One language model under `ai.models` (docs/ai.md). Plain data: the command layer maps it to
+// the AI adapters' ModelConfig, so this library does not depend on them.
+struct AiModelConfig {
+  std::string name;      // As flows name it: model "openai/gpt-4o-mini".
+  std::string provider;  // openai, openrouter, groq, mistral, together, ollama, vllm,
+                         // llamacpp, anthropic, gemini
+  std::string model;     // The provider's model id; default: the name after its first '/'.
+  std::string api_key;   // secret
+  std::string base_url;  // Empty: the provider's public endpoint.
+  std::vector<std::string> fallback;  // Names of other models, tried in order.
+  std::int64_t timeout_ms = 30'000;   // One attempt.
+  int max_retries = 2;
+  std::string app_url;                          // openrouter: HTTP-Referer
+  std::string app_title;                        // openrouter: X-Title
+  std::vector<std::string> provider_fallbacks;  // openrouter: its own `models` list
+  std::string anthropic_version;                // Empty: the adapter's default.
+  bool json_schema = false;                     // gemini: responseJsonSchema
+  int tools = -1;                               // -1: the quirk table; 0 no; 1 yes
+};
+
+struct AiConfig {
+  std::vector<AiModelConfig> models;
+  std::string default_model;              // For steps that name no model; may be empty.
+  std::int64_t step_timeout_ms = 60'000;  // A step without `timeout`: model calls and tools.
+  int max_tool_rounds = 4;                // Rounds of tool calls in one step.
 };
 
 struct ApiToken {
@@ -65,6 +94,7 @@ struct ServeConfig {
   std::vector<DeviceConfig> devices;
   std::vector<ApiToken> tokens;  // Those with an empty token are dropped.
   int workers = 16;              // Threads that run turns (they mostly wait for commits).
+  AiConfig ai;                   // No models: AI steps take their error exit.
 
   // A one-line summary for the start-up log, without secrets.
   std::string describe() const;
@@ -80,6 +110,10 @@ Result<ServeConfig> load_config(const std::string& path, const EnvLookup& env = 
 // The same from text; `path` names it in errors and anchors relative paths.
 Result<ServeConfig> parse_config(std::string_view text, const std::string& path,
                                  const EnvLookup& env = process_env);
+
+// Reads an `ai:` section alone (the same keys and checks as in the serve config), for
+// `waflow sim` and `waflow test --ai-config FILE`. The file may hold other keys, ignored.
+Result<AiConfig> load_ai_config(const std::string& path, const EnvLookup& env = process_env);
 
 // Expands ${NAME} and ${NAME:-default} in `text`; the error says what is wrong.
 Result<std::string> interpolate(std::string_view text, const EnvLookup& env);

@@ -123,8 +123,8 @@ TEST_CASE("ai_extract: a strict schema of the fields and the follow-up instructi
               {"value", {{"name", "Ana"}, {"seats", 3}, {"phone", nullptr}}},
               {"question", nullptr}}));
   ChatResponse follow_up;
-  follow_up.parsed =
-      R"({"complete":false,"value":{"name":"Ana","seats":null,"phone":null},"question":"How many seats?"})";
+  follow_up.parsed = R"({"complete":false,"value":{"name":"Ana","seats":null,"phone":null},)"
+                     R"("question":"How many seats?"})";
   const Json a = Json::parse(step_answer(c, follow_up));
   CHECK(a["complete"] == false);
   CHECK(a["question"] == "How many seats?");

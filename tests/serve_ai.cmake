@@ -1,0 +1,19 @@
+# AI steps in `waflow serve`: the config's ai: section, and end-to-end runs of the real binary
+# with a mock OpenAI-compatible server and the mock Graph API on 127.0.0.1 (a reply, a 429 with
+# Retry-After, failover on a 500, a model down without fallback taking the error exit, the
+# history window). ctest names start with "serve.ai.".
+add_executable(waflow_serve_ai_tests ${CMAKE_CURRENT_LIST_DIR}/server/ai_config_test.cpp)
+target_link_libraries(waflow_serve_ai_tests
+  PRIVATE waflow_warnings waflow_server Catch2::Catch2WithMain)
+catch_discover_tests(waflow_serve_ai_tests TEST_PREFIX "serve.ai.")
+
+foreach(case IN ITEMS reply
+                      rate_limit_then_answer
+                      server_error_fails_over_to_the_fallback
+                      a_model_down_without_fallback_takes_the_error_exit
+                      the_history_window_reaches_the_model)
+  add_test(NAME serve.ai.${case}
+    COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/e2e/serve_ai_test.py
+            --waflow $<TARGET_FILE:waflow> ServeAi.test_${case})
+  set_tests_properties(serve.ai.${case} PROPERTIES TIMEOUT 120)
+endforeach()
