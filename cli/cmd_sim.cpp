@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "cli/serve_ai.h"
 #include "cli/version.h"
 #include "compiler/checks/checks.h"
 #include "compiler/codegen/codegen.h"
@@ -38,6 +39,7 @@ using vm::Value;
 struct SimOptions {
   std::vector<std::string> paths;
   std::string mocks;
+  std::string ai_config;
   std::string phone = "+15550000001";
   std::string name = "User";
   std::string now;
@@ -122,9 +124,13 @@ std::vector<std::string> words(const std::string& s) {
 
 class Simulator {
  public:
+  // `models`: answers AI steps with real models (--ai-config), the mocks the rest.
   Simulator(const bytecode::Bundle& bundle, const SimOptions& options, std::int64_t start_ms,
-            bool echo)
-      : bundle_(bundle), options_(options), echo_(echo) {
+            bool echo, ModelResponder* models = nullptr)
+      : bundle_(bundle), options_(options), echo_(echo), models_(models) {
+    if (models_ != nullptr) {
+      models_->set_other(&mocks_);
+    }
     style_.bot = "bot: ";
     style_.more = "     ";
     style_.note = "  · ";
@@ -180,6 +186,7 @@ class Simulator {
   const SimOptions& options_;
   bool echo_;
   host::MockResponder mocks_;
+  ModelResponder* models_;
   host::RenderStyle style_;
   std::map<std::string, Contact> contacts_;
   std::string current_;
@@ -195,8 +202,16 @@ class Simulator {
       o.contact.name = name;
       o.contact.first_contact = !options_.returning;
       o.start_ms = now;
-      it = contacts_.emplace(phone, Contact{std::make_unique<host::Session>(bundle_, mocks_, o), 0})
-               .first;
+      it =
+          contacts_
+              .emplace(
+                  phone,
+                  Contact{
+                      std::make_unique<host::Session>(
+                          bundle_,
+                          models_ != nullptr ? static_cast<host::Responder&>(*models_) : mocks_, o),
+                      0})
+              .first;
     }
     current_ = phone;
     last_options_ = {};
@@ -447,7 +462,24 @@ int run_sim(const SimOptions& options) {
     return kExitUsage;
   }
   const bool interactive = isatty(STDIN_FILENO) != 0;
-  Simulator sim(bundle, options, start, !interactive);
+  // --ai-config: AI steps call the models of an `ai:` section, as waflow serve does.
+  http::HttpClient client;
+  AiRuntime ai;
+  std::unique_ptr<ModelResponder> models;
+  if (!options.ai_config.empty()) {
+    Result<server::AiConfig> config = server::load_ai_config(options.ai_config);
+    Result<AiRuntime> made =
+        config ? make_ai_runtime(config.value(), client) : Result<AiRuntime>(config.error());
+    if (!made) {
+      std::fprintf(stderr, "waflow: error: %s\n", made.error().message.c_str());
+      return kExitErrors;
+    }
+    ai = std::move(made).value();
+    if (ai.runner) {
+      models = std::make_unique<ModelResponder>(*ai.runner);
+    }
+  }
+  Simulator sim(bundle, options, start, !interactive, models.get());
   if (!options.mocks.empty()) {
     std::string text;
     if (!read_file(options.mocks, text)) {
@@ -491,6 +523,8 @@ void add_sim_command(CLI::App& app, int& status) {
   cmd->add_option("paths", options->paths, "Flow files, directories or one .wfb bundle")
       ->required();
   cmd->add_option("--mocks", options->mocks, "Answers for AI, HTTP and store steps (YAML)");
+  cmd->add_option("--ai-config", options->ai_config,
+                  "Answer AI steps with the models of this file's ai: section (YAML)");
   cmd->add_option("--as", options->phone, "The contact's phone number (default: +15550000001)");
   cmd->add_option("--name", options->name, "The contact's profile name (default: User)");
   cmd->add_option("--now", options->now, "Start the clock here (default: the current time)");

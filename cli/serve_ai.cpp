@@ -2,7 +2,15 @@
 
 #include "cli/serve_ai.h"
 
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
 #include <utility>
+
+#include "runtime/bytecode/opcodes.h"
+#include "runtime/host/mocks.h"
 
 namespace waflow::cli {
 
@@ -58,6 +66,108 @@ Result<AiRuntime> make_ai_runtime(const server::AiConfig& config, http::HttpClie
   rt.router = std::make_unique<ai::AiRouter>(client, std::move(models).value());
   rt.runner = std::make_unique<ai::StepRunner>(*rt.router, client, options);
   return rt;
+}
+
+namespace {
+
+using vm::Value;
+
+Value failure(const std::string& error) {
+  return Value::object({{"ok", Value::boolean(false)}, {"error", Value::text(error)}});
+}
+
+std::int64_t integer_field(const Value& v, std::string_view name) {
+  const Value* f = v.field(name);
+  return f != nullptr && f->is_number() ? static_cast<std::int64_t>(f->as_number()) : 0;
+}
+
+}  // namespace
+
+Value ai_answer_value(const std::string& answer_json, const Value& envelope) {
+  Value v;
+  if (!vm::from_json(answer_json, v)) {
+    return failure("the AI answer is not readable");
+  }
+  const Value* ok = v.field("ok");
+  const Value* effect = envelope.field("effect");
+  if (ok == nullptr || !ok->truthy() || effect == nullptr || !effect->is_text() ||
+      effect->as_text() != "ai_extract") {
+    return v;
+  }
+  const Value* request = envelope.field("request");
+  const Value* fields = request != nullptr ? request->field("fields") : nullptr;
+  const Value* value = v.field("value");
+  const Value* question = v.field("question");
+  host::Request r;
+  r.now_ms = integer_field(envelope, "now_ms");
+  r.tz_offset_ms = integer_field(envelope, "tz_offset_ms");
+  std::optional<std::string> asked;
+  if (question != nullptr && question->is_text() && !question->as_text().empty()) {
+    asked = question->as_text();
+  }
+  return host::extraction_answer(fields != nullptr ? *fields : Value(),
+                                 value != nullptr ? *value : Value::object({}), asked, r);
+}
+
+Value ai_row(const host::Request& r) {
+  // The last `history` lines before the turn, as the engine's history_window() cuts them.
+  const Value* n = r.payload.field("history");
+  const std::size_t want = n != nullptr && n->is_number() && n->as_number() > 0
+                               ? static_cast<std::size_t>(std::min(n->as_number(), 100.0))
+                               : 0;
+  std::size_t end = r.history.size();
+  for (std::size_t i = 0; i < r.turn.size() && end > 0 && r.history[end - 1].from_user; ++i) {
+    --end;
+  }
+  std::vector<Value> lines;
+  for (std::size_t i = end > want ? end - want : 0; i < end; ++i) {
+    lines.push_back(
+        Value::object({{"role", Value::text(r.history[i].from_user ? "user" : "assistant")},
+                       {"text", Value::text(r.history[i].text)}}));
+  }
+  return Value::object({{"id", Value::text(r.id)},
+                        {"effect", Value::text(std::string(
+                                       bytecode::kEffectNames[static_cast<std::size_t>(r.kind)]))},
+                        {"flow", Value::text(r.flow)},
+                        {"step", Value::text(r.step)},
+                        {"input", Value::text(r.input)},
+                        {"request", r.payload},
+                        {"history", Value::list(std::move(lines))},
+                        {"now_ms", Value::number(static_cast<double>(r.now_ms))},
+                        {"tz_offset_ms", Value::number(static_cast<double>(r.tz_offset_ms))}});
+}
+
+Value ModelResponder::answer(const host::Request& request) {
+  const bool ai = request.kind == bytecode::EffectKind::AiReply ||
+                  request.kind == bytecode::EffectKind::AiExtract ||
+                  request.kind == bytecode::EffectKind::AiClassify;
+  if (!ai) {
+    return other_ != nullptr ? other_->answer(request) : failure("no answer for this step");
+  }
+  const Value row = ai_row(request);
+  struct Wait {
+    std::mutex mutex;
+    std::condition_variable cv;
+    std::optional<std::string> answer;
+  };
+  auto wait = std::make_shared<Wait>();
+  runner_.run(vm::to_json(row), [wait](std::string answer, const ai::StepReport& /*report*/) {
+    const std::lock_guard lock(wait->mutex);
+    wait->answer = std::move(answer);
+    wait->cv.notify_all();
+  });
+  // The router answers within the step's deadline; the margin only guards against a hang.
+  const Value* t = request.payload.field("timeout_ms");
+  const std::int64_t limit_ms =
+      (t != nullptr && t->is_number() ? static_cast<std::int64_t>(t->as_number())
+                                      : runner_.options().timeout_ms) +
+      30'000;
+  std::unique_lock lock(wait->mutex);
+  if (!wait->cv.wait_for(lock, std::chrono::milliseconds(limit_ms),
+                         [&] { return wait->answer.has_value(); })) {
+    return failure("timeout: the model did not answer");
+  }
+  return ai_answer_value(*wait->answer, row);
 }
 
 }  // namespace waflow::cli

@@ -12,7 +12,9 @@
 #include "adapters/ai/steps.h"
 #include "adapters/http/client.h"
 #include "runtime/base/result.h"
+#include "runtime/host/session.h"
 #include "runtime/server/config.h"
+#include "runtime/vm/value.h"
 
 namespace waflow::cli {
 
@@ -35,5 +37,29 @@ struct AiRuntime {
 };
 
 Result<AiRuntime> make_ai_runtime(const server::AiConfig& config, http::HttpClient& client);
+
+// The VM's value for a step runner's answer (JSON text) to the AI row `envelope` (the row's
+// payload: {effect, request, now_ms, tz_offset_ms, ...}). An extraction's values are
+// validated like an ask of each field's type (host::extraction_answer), in the row's clock
+// and zone.
+vm::Value ai_answer_value(const std::string& answer_json, const vm::Value& envelope);
+
+// A host's request as the server's AI outbox row carries it (runtime/server/engine.cpp):
+// {id, effect, flow, step, input, request, history (the step's window, without the turn's
+// messages), now_ms, tz_offset_ms}.
+vm::Value ai_row(const host::Request& request);
+
+// Answers AI steps with real models, blocking until the step's answer (for `waflow sim`), and
+// hands every other effect to `other` (the mocks).
+class ModelResponder final : public host::Responder {
+ public:
+  explicit ModelResponder(ai::StepRunner& runner) : runner_(runner) {}
+  void set_other(host::Responder* other) { other_ = other; }
+  vm::Value answer(const host::Request& request) override;
+
+ private:
+  ai::StepRunner& runner_;
+  host::Responder* other_ = nullptr;
+};
 
 }  // namespace waflow::cli

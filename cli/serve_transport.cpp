@@ -6,8 +6,7 @@
 #include <utility>
 #include <vector>
 
-#include "runtime/host/mocks.h"
-#include "runtime/host/session.h"
+#include "cli/serve_ai.h"
 
 namespace waflow::cli {
 
@@ -243,8 +242,7 @@ void ServeTransport::call(const storage::OutboxRow& row, std::function<void(Deli
 
 void ServeTransport::ai_step(const storage::OutboxRow& row,
                              std::function<void(DeliveryResult)> done) {
-  // An extraction's values are validated here like an ask of each field's type
-  // (host::extraction_answer), with the row's clock and zone.
+  // An extraction's values are validated like an ask of each field's type.
   Value envelope;
   const bool readable = vm::from_json(row.payload, envelope);
   auto device = device_models_.find(row.key.device);
@@ -253,30 +251,7 @@ void ServeTransport::ai_step(const storage::OutboxRow& row,
       row.payload,
       [this, done = std::move(done), envelope = readable ? std::move(envelope) : Value()](
           std::string answer, const ai::StepReport& report) {
-        Value v;
-        if (!vm::from_json(answer, v)) {
-          v = failure("the AI answer is not readable");
-        }
-        const Value* ok = v.field("ok");
-        if (report.effect == "ai_extract" && ok != nullptr && ok->truthy()) {
-          const Value* request = envelope.field("request");
-          const Value* fields = request != nullptr ? request->field("fields") : nullptr;
-          const Value* value = v.field("value");
-          const Value* question = v.field("question");
-          host::Request r;
-          if (const Value* now = envelope.field("now_ms"); now != nullptr && now->is_number()) {
-            r.now_ms = static_cast<std::int64_t>(now->as_number());
-          }
-          if (const Value* tz = envelope.field("tz_offset_ms"); tz != nullptr && tz->is_number()) {
-            r.tz_offset_ms = static_cast<std::int64_t>(tz->as_number());
-          }
-          std::optional<std::string> asked;
-          if (question != nullptr && question->is_text() && !question->as_text().empty()) {
-            asked = question->as_text();
-          }
-          v = host::extraction_answer(fields != nullptr ? *fields : Value(),
-                                      value != nullptr ? *value : Value::object({}), asked, r);
-        }
+        Value v = ai_answer_value(answer, envelope);
         record(report);
         done(answered(std::move(v)));
       },

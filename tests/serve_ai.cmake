@@ -17,3 +17,14 @@ foreach(case IN ITEMS reply
             --waflow $<TARGET_FILE:waflow> ServeAi.test_${case})
   set_tests_properties(serve.ai.${case} PROPERTIES TIMEOUT 120)
 endforeach()
+
+# waflow sim --ai-config: AI steps answered by the same mapping and router, against the mock.
+foreach(case IN ITEMS reply_history_and_failover
+                      a_model_down_takes_the_error_exit
+                      extract_asks_then_completes
+                      a_bad_ai_config_is_an_error)
+  add_test(NAME serve.ai.sim_${case}
+    COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/e2e/sim_ai_test.py
+            --waflow $<TARGET_FILE:waflow> SimAi.test_${case})
+  set_tests_properties(serve.ai.sim_${case} PROPERTIES TIMEOUT 120)
+endforeach()
