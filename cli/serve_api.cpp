@@ -40,8 +40,9 @@ using Json = nlohmann::json;
 using storage::Millis;
 
 constexpr std::string_view kBase = "/api/v1";
-constexpr std::size_t kMaxId = 128;       // Idempotency keys, contact ids.
-constexpr std::size_t kMaxLabel = 1'000;  // Comments, authors.
+constexpr std::size_t kMaxId = 128;                     // Idempotency keys, contact ids.
+constexpr std::size_t kMaxLabel = 1'000;                // Comments, authors.
+constexpr std::uint64_t kMaxBundleBytes = 32ULL << 20;  // An uploaded bundle.
 constexpr int kDefaultLimit = 50;
 constexpr int kMaxLimit = 1'000;
 
@@ -1198,6 +1199,8 @@ struct Api::Impl {
     };
     add(server, "GET", "/deployments", "read", Where::Pool, call(&R::get_deployments));
     add(server, "POST", "/deployments", "deploy", Where::Pool, call(&R::post_deployment));
+    // A project's bundle outgrows the 1 MiB that is plenty for any webhook.
+    server.body_limit("POST", std::string(kBase) + "/deployments", kMaxBundleBytes);
     add(server, "POST", "/deployments/{hash}/activate", "deploy", Where::Pool,
         call(&R::post_activate));
     add(server, "POST", "/deployments/rollback", "deploy", Where::Pool, call(&R::post_rollback));

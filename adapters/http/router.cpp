@@ -165,4 +165,13 @@ Router::Match Router::match(std::string_view method, std::string_view path) cons
   return result;
 }
 
+std::optional<std::size_t> Router::find(std::string_view method, std::string_view pattern) const {
+  for (std::size_t i = 0; i < routes_.size(); ++i) {
+    if (routes_[i].method == method && routes_[i].pattern == pattern) {
+      return i;
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace waflow::http

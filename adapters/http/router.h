@@ -14,6 +14,7 @@
 // routes are added in does not matter.
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,6 +43,8 @@ class Router {
 
   // "" when the pattern is well-formed, otherwise why not.
   static std::string check_pattern(std::string_view pattern);
+  // The index of the route added with exactly this method and pattern.
+  std::optional<std::size_t> find(std::string_view method, std::string_view pattern) const;
 
  private:
   enum class Kind : std::uint8_t { Literal, Param, Rest };

@@ -76,6 +76,8 @@ struct Core {
   ServerOptions options;
   Router router;
   std::vector<HttpServer::Handler> handlers;
+  std::vector<std::uint64_t> body_limits;  // Per route; 0: options.max_body_bytes.
+  std::uint64_t largest_body_limit = 0;    // Of the options and every route.
   Router ws_router;
   std::vector<WsHandler> ws_handlers;
 
@@ -484,6 +486,7 @@ class HttpSession final : public Connection, public std::enable_shared_from_this
   Clock::time_point started_;
   std::string method_;
   std::string path_;
+  std::uint64_t body_limit_ = 0;  // Of the request being read.
   std::uint64_t request_bytes_ = 0;
   std::string remote_address_;
   std::uint16_t remote_port_ = 0;
@@ -527,7 +530,10 @@ class HttpSession final : public Connection, public std::enable_shared_from_this
     path_.clear();
     parser_.emplace();
     parser_->header_limit(core_->options.max_header_bytes);
-    parser_->body_limit(core_->options.max_body_bytes);
+    // The largest limit of any route until the header says which route it is
+    // (a Content-Length over the limit fails the header read itself).
+    body_limit_ = core_->largest_body_limit;
+    parser_->body_limit(body_limit_);
     stream_.expires_after(core_->options.read_timeout);
     bhttp::async_read_header(
         stream_, buffer_, *parser_,
@@ -543,6 +549,16 @@ class HttpSession final : public Connection, public std::enable_shared_from_this
     method_ = to_string(req.method_string());
     auto target = req.target();
     path_ = to_string(target.substr(0, std::min(target.find('?'), target.size())));
+    body_limit_ = core_->options.max_body_bytes;
+    if (const Router::Match m = core_->router.match(method_, path_);
+        m.outcome == Router::Outcome::Found && core_->body_limits[m.route] != 0) {
+      body_limit_ = core_->body_limits[m.route];
+    }
+    if (const auto length = parser_->content_length(); length && *length > body_limit_) {
+      on_read_error(bhttp::error::body_limit);
+      return;
+    }
+    parser_->body_limit(body_limit_);
     if (parser_->is_done()) {
       on_request();
       return;
@@ -579,9 +595,8 @@ class HttpSession final : public Connection, public std::enable_shared_from_this
 
   void on_read_error(beast::error_code ec) {
     if (ec == bhttp::error::body_limit) {
-      respond_error(
-          413, "body_too_large",
-          "the request body is over " + std::to_string(core_->options.max_body_bytes) + " bytes");
+      respond_error(413, "body_too_large",
+                    "the request body is over " + std::to_string(body_limit_) + " bytes");
     } else if (ec == bhttp::error::header_limit) {
       respond_error(431, "header_too_large",
                     "the request header is over " +
@@ -910,6 +925,7 @@ struct HttpServer::Impl {
         retry_timer(acceptor.get_executor()),
         work(net::make_work_guard(ioc)) {
     core->options = std::move(options);
+    core->largest_body_limit = core->options.max_body_bytes;
   }
 
   std::shared_ptr<Core> core;
@@ -961,6 +977,16 @@ void HttpServer::route(std::string_view method, std::string_view pattern, Handle
   WAFLOW_CHECK(handler != nullptr, "a route needs a handler");
   impl_->core->router.add(method, pattern);
   impl_->core->handlers.push_back(std::move(handler));
+  impl_->core->body_limits.push_back(0);
+}
+
+void HttpServer::body_limit(std::string_view method, std::string_view pattern,
+                            std::uint64_t bytes) {
+  WAFLOW_CHECK(!impl_->started, "body limits are set before start()");
+  const std::optional<std::size_t> route = impl_->core->router.find(method, pattern);
+  WAFLOW_CHECK(route.has_value(), "body_limit() for a route that was not added");
+  impl_->core->body_limits[*route] = bytes;
+  impl_->core->largest_body_limit = std::max(impl_->core->largest_body_limit, bytes);
 }
 
 void HttpServer::route(std::string_view method, std::string_view pattern, SyncHandler handler) {

@@ -127,6 +127,9 @@ class HttpServer {
   // Routes and WebSocket paths are added before start(). Patterns: router.h.
   void route(std::string_view method, std::string_view pattern, Handler handler);
   void route(std::string_view method, std::string_view pattern, SyncHandler handler);
+  // A body limit for one route instead of ServerOptions::max_body_bytes (a bundle
+  // upload is larger than any webhook). Call after route() for the same pair.
+  void body_limit(std::string_view method, std::string_view pattern, std::uint64_t bytes);
   void websocket(std::string_view pattern, WsHandler handler);
 
   // Binds, listens and starts the I/O threads; returns the bound port.

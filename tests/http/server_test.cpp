@@ -233,6 +233,35 @@ TEST_CASE("a dropped Reply, a throwing handler and an invalid status answer 500"
   CHECK(logs.contains("invalid header field"));
 }
 
+TEST_CASE("a route may have its own body limit") {
+  LogCollector logs;
+  ServerOptions options = options_with(logs);
+  options.max_body_bytes = 1000;
+  HttpServer server(options);
+  const auto size = [](const Request& r) {
+    return Response::text(200, std::to_string(r.body.size()));
+  };
+  server.route("POST", "/small", size);
+  server.route("POST", "/upload/{name}", size);
+  server.body_limit("POST", "/upload/{name}", 10000);
+  auto port = server.start();
+  REQUIRE(port.ok());
+  const auto post = [&](const std::string& path, std::size_t n) {
+    RawConnection c(port.value());
+    REQUIRE(c.send("POST " + path + " HTTP/1.1\r\nHost: t\r\nContent-Length: " + std::to_string(n) +
+                   "\r\n\r\n" + std::string(n, 'x')));
+    return c.read_response();
+  };
+  CHECK(body_of(post("/upload/a", 8000)) == "8000");
+  const std::string over = post("/upload/a", 12000);
+  CHECK(status_of(over) == 413);
+  CHECK(body_of(over).find("over 10000 bytes") != std::string::npos);
+  const std::string small = post("/small", 2000);
+  CHECK(status_of(small) == 413);
+  CHECK(body_of(small).find("over 1000 bytes") != std::string::npos);
+  server.stop(std::chrono::milliseconds(1000));
+}
+
 TEST_CASE("a body over the limit is 413, a header over the limit 431, and serving goes on") {
   LogCollector logs;
   ServerOptions options = options_with(logs);
