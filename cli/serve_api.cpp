@@ -30,6 +30,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "runtime/base/civil_time.h"
 #include "runtime/bytecode/bundle.h"
 
 namespace waflow::cli {
@@ -72,49 +73,6 @@ std::string joined(const std::vector<std::string>& items) {
 }
 
 // --- Times -------------------------------------------------------------------
-
-// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
-std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2 ? 1 : 0;
-  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const auto yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
-}
-
-void civil_from_days(std::int64_t z, std::int64_t& y, unsigned& m, unsigned& d) {
-  z += 719468;
-  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const auto doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  d = doy - (153 * mp + 2) / 5 + 1;
-  m = mp < 10 ? mp + 3 : mp - 9;
-  y = static_cast<std::int64_t>(yoe) + era * 400 + (m <= 2 ? 1 : 0);
-}
-
-// Unix milliseconds as RFC 3339 UTC with milliseconds: 2026-11-22T10:00:00.000Z.
-std::string format_time(Millis ms) {
-  constexpr Millis kDay = 86'400'000;
-  Millis days = ms / kDay;
-  Millis rest = ms % kDay;
-  if (rest < 0) {
-    rest += kDay;
-    days -= 1;
-  }
-  std::int64_t y = 0;
-  unsigned m = 0;
-  unsigned d = 0;
-  civil_from_days(days, y, m, d);
-  char text[64];
-  std::snprintf(text, sizeof text, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ",
-                static_cast<long long>(y), m, d, static_cast<long long>(rest / 3'600'000),
-                static_cast<long long>(rest / 60'000 % 60),
-                static_cast<long long>(rest / 1000 % 60), static_cast<long long>(rest % 1000));
-  return text;
-}
 
 bool digits_at(std::string_view s, std::size_t at, std::size_t n, unsigned& out) {
   if (at + n > s.size()) {
@@ -485,12 +443,12 @@ Json bundle_json(const storage::BundleInfo& b) {
                {"author", b.meta.author},
                {"comment", b.meta.comment},
                {"created_ms", b.meta.created_ms},
-               {"created_at", format_time(b.meta.created_ms)},
+               {"created_at", format_utc_ms(b.meta.created_ms)},
                {"active", b.active},
                {"last_activated_ms", nullptr}};
   if (b.last_activated_ms) {
     item["last_activated_ms"] = *b.last_activated_ms;
-    item["last_activated_at"] = format_time(*b.last_activated_ms);
+    item["last_activated_at"] = format_utc_ms(*b.last_activated_ms);
   }
   return item;
 }
@@ -505,12 +463,12 @@ Json conversation_json(const storage::ConversationRecord& c) {
                {"status", c.status},
                {"last_step", c.last_step},
                {"started_ms", c.started_ms},
-               {"started_at", format_time(c.started_ms)},
+               {"started_at", format_utc_ms(c.started_ms)},
                {"updated_ms", c.updated_ms},
-               {"updated_at", format_time(c.updated_ms)}};
+               {"updated_at", format_utc_ms(c.updated_ms)}};
   if (c.ended_ms) {
     item["ended_ms"] = *c.ended_ms;
-    item["ended_at"] = format_time(*c.ended_ms);
+    item["ended_at"] = format_utc_ms(*c.ended_ms);
   }
   return item;
 }
@@ -525,7 +483,7 @@ Json message_json(const storage::MessageRecord& m) {
           {"contact", m.key.contact},
           {"direction", m.outbound ? "out" : "in"},
           {"at_ms", m.at_ms},
-          {"at", format_time(m.at_ms)},
+          {"at", format_utc_ms(m.at_ms)},
           {"flow", m.flow},
           {"step", m.step},
           {"kind", m.kind},

@@ -4,6 +4,8 @@
 
 #include <cstdio>
 
+#include "runtime/base/civil_time.h"
+
 namespace waflow::host {
 
 namespace {
@@ -326,19 +328,10 @@ std::string format_utc(std::int64_t utc_ms) {
     rest += 86'400'000;
     --days;
   }
-  // Civil date from days since the epoch (H. Hinnant's algorithm).
-  const std::int64_t z = days + 719468;
-  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const std::int64_t doe = z - era * 146097;
-  const std::int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const std::int64_t mp = (5 * doy + 2) / 153;
-  const std::int64_t d = doy - (153 * mp + 2) / 5 + 1;
-  const std::int64_t m = mp < 10 ? mp + 3 : mp - 9;
-  const std::int64_t y = yoe + era * 400 + (m <= 2 ? 1 : 0);
+  const CivilDate date = civil_from_days(days);
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%04lld-%02lld-%02lld %02lld:%02lld UTC",
-                static_cast<long long>(y), static_cast<long long>(m), static_cast<long long>(d),
+  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02u %02lld:%02lld UTC",
+                static_cast<long long>(date.year), date.month, date.day,
                 static_cast<long long>(rest / 3'600'000),
                 static_cast<long long>((rest / 60'000) % 60));
   return buf;

@@ -16,6 +16,7 @@
 #include <regex>
 #include <unordered_set>
 
+#include "runtime/base/civil_time.h"
 #include "runtime/base/duration.h"
 #include "runtime/base/yaml_tree.h"
 
@@ -803,14 +804,7 @@ bool parse_timestamp(std::string_view text, std::int64_t& ms) {
   if (i != text.size() || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 59) {
     return false;
   }
-  // Days since the epoch (H. Hinnant's algorithm).
-  const std::int64_t yy = y - (mo <= 2 ? 1 : 0);
-  const std::int64_t era = yy / 400;
-  const std::int64_t yoe = yy - era * 400;
-  const std::int64_t mp = mo > 2 ? mo - 3 : mo + 9;
-  const std::int64_t doy = (153 * mp + 2) / 5 + d - 1;
-  const std::int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  const std::int64_t days = era * 146097 + doe - 719468;
+  const std::int64_t days = days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
   ms = days * 86'400'000 + h * 3'600'000LL + mi * 60'000LL + s * 1000LL - offset;
   return true;
 }

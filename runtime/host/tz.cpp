@@ -8,6 +8,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "runtime/base/civil_time.h"
+
 namespace waflow::host {
 
 namespace {
@@ -38,28 +40,6 @@ bool read_header(std::string_view bytes, std::size_t at, Counts& c, char& versio
   };
   c = Counts{count(0), count(1), count(2), count(3), count(4), count(5)};
   return true;
-}
-
-// Days since 1970-01-01 of a civil date (H. Hinnant's algorithm).
-std::int64_t days_from_civil(std::int64_t y, int m, int d) {
-  y -= m <= 2 ? 1 : 0;
-  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const auto yoe = static_cast<std::int64_t>(y - era * 400);
-  const std::int64_t mp = m > 2 ? m - 3 : m + 9;
-  const std::int64_t doy = (153 * mp + 2) / 5 + d - 1;
-  const std::int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
-
-std::int64_t year_of_days(std::int64_t z) {
-  z += 719468;
-  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const std::int64_t doe = z - era * 146097;
-  const std::int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const std::int64_t mp = (5 * doy + 2) / 153;
-  const std::int64_t m = mp < 10 ? mp + 3 : mp - 9;
-  return yoe + era * 400 + (m <= 2 ? 1 : 0);
 }
 
 bool is_leap(std::int64_t y) {
@@ -165,11 +145,11 @@ struct Cursor {
 std::int64_t rule_day(const TimeZone::Rule::When& w, std::int64_t y) {
   std::int64_t days = 0;
   if (w.kind == 'J') {
-    days = days_from_civil(y, 1, 1) + w.day - 1 + (is_leap(y) && w.day >= 60 ? 1 : 0);
+    days = days_from_civil(y, 1u, 1u) + w.day - 1 + (is_leap(y) && w.day >= 60 ? 1 : 0);
   } else if (w.kind == 'D') {
-    days = days_from_civil(y, 1, 1) + w.day;
+    days = days_from_civil(y, 1u, 1u) + w.day;
   } else {
-    const std::int64_t first = days_from_civil(y, w.month, 1);
+    const std::int64_t first = days_from_civil(y, static_cast<unsigned>(w.month), 1u);
     // 1970-01-01 was a Thursday (4, with Sunday 0).
     const std::int64_t weekday = ((first % 7) + 7 + 4) % 7;
     std::int64_t day = 1 + ((w.day - weekday + 7) % 7) + 7 * (w.week - 1);
@@ -222,7 +202,7 @@ std::int32_t TimeZone::rule_offset(const Rule& rule, std::int64_t utc_seconds) {
   if (!rule.has_dst) {
     return rule.std_offset;
   }
-  const std::int64_t year = year_of_days(floor_div(utc_seconds + rule.std_offset, 86400));
+  const std::int64_t year = civil_from_days(floor_div(utc_seconds + rule.std_offset, 86400)).year;
   const std::int64_t start = rule_day(rule.start, year) + rule.start.time - rule.std_offset;
   const std::int64_t end = rule_day(rule.end, year) + rule.end.time - rule.dst_offset;
   const bool summer = start < end ? (utc_seconds >= start && utc_seconds < end)

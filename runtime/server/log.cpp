@@ -3,9 +3,10 @@
 #include "runtime/server/log.h"
 
 #include <chrono>
-#include <ctime>
 
 #include <nlohmann/json.hpp>
+
+#include "runtime/base/civil_time.h"
 
 namespace waflow::server {
 
@@ -27,16 +28,8 @@ const char* level_name(LogLevel level) {
 
 std::string utc_now() {
   const auto now = std::chrono::system_clock::now();
-  const std::int64_t ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-  const std::time_t seconds = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&seconds, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>(ms % 1000));
-  return buf;
+  return format_utc_ms(
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count());
 }
 
 }  // namespace

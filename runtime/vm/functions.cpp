@@ -7,6 +7,7 @@
 #include <ctime>
 #include <regex>
 
+#include "runtime/base/civil_time.h"
 #include "runtime/vm/vm.h"
 
 namespace waflow::vm {
@@ -61,30 +62,6 @@ bool parse_number(std::string_view text, double& out) {
   return ec == std::errc() && ptr == end && !s.empty() && std::isfinite(out);
 }
 
-// Days since 1970-01-01 of a civil date, and back (H. Hinnant's algorithms).
-std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2 ? 1 : 0;
-  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const auto yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned mp = m > 2 ? m - 3 : m + 9;
-  const unsigned doy = (153 * mp + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
-}
-
-void civil_from_days(std::int64_t z, std::int64_t& y, unsigned& m, unsigned& d) {
-  z += 719468;
-  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const auto doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  y = static_cast<std::int64_t>(yoe) + era * 400;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  d = doy - (153 * mp + 2) / 5 + 1;
-  m = mp < 10 ? mp + 3 : mp - 9;
-  y += m <= 2 ? 1 : 0;
-}
-
 struct LocalTime {
   std::int64_t year;
   unsigned month, day, hour, minute, second;
@@ -100,7 +77,10 @@ LocalTime local_time(std::int64_t utc_ms, std::int64_t offset_ms) {
     --days;
   }
   LocalTime t{};
-  civil_from_days(days, t.year, t.month, t.day);
+  const CivilDate date = civil_from_days(days);
+  t.year = date.year;
+  t.month = date.month;
+  t.day = date.day;
   t.hour = static_cast<unsigned>(rest / 3'600'000);
   t.minute = static_cast<unsigned>((rest / 60'000) % 60);
   t.second = static_cast<unsigned>((rest / 1000) % 60);
@@ -207,20 +187,15 @@ bool parse_date(std::string_view raw, const Context& context, std::int64_t& days
     return false;
   }
   days = days_from_civil(y, m, d);
-  std::int64_t yy = 0;
-  unsigned mm = 0;
-  unsigned dd = 0;
-  civil_from_days(days, yy, mm, dd);
-  return yy == y && mm == m && dd == d;
+  const CivilDate back = civil_from_days(days);
+  return back.year == y && back.month == m && back.day == d;
 }
 
 Value date_value(std::int64_t days) {
-  std::int64_t y = 0;
-  unsigned m = 0;
-  unsigned d = 0;
-  civil_from_days(days, y, m, d);
+  const CivilDate date = civil_from_days(days);
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02u", static_cast<long long>(y), m, d);
+  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02u", static_cast<long long>(date.year), date.month,
+                date.day);
   return Value::text(buf, Tag::Date);
 }
 
