@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "runtime/bytecode/opcodes.h"
+#include "runtime/host/call_payload.h"
 #include "runtime/host/mocks.h"
 
 namespace waflow::cli {
@@ -109,34 +110,6 @@ Value ai_answer_value(const std::string& answer_json, const Value& envelope) {
                                  value != nullptr ? *value : Value::object({}), asked, r);
 }
 
-Value ai_row(const host::Request& r) {
-  // The last `history` lines before the turn, as the engine's history_window() cuts them.
-  const Value* n = r.payload.field("history");
-  const std::size_t want = n != nullptr && n->is_number() && n->as_number() > 0
-                               ? static_cast<std::size_t>(std::min(n->as_number(), 100.0))
-                               : 0;
-  std::size_t end = r.history.size();
-  for (std::size_t i = 0; i < r.turn.size() && end > 0 && r.history[end - 1].from_user; ++i) {
-    --end;
-  }
-  std::vector<Value> lines;
-  for (std::size_t i = end > want ? end - want : 0; i < end; ++i) {
-    lines.push_back(
-        Value::object({{"role", Value::text(r.history[i].from_user ? "user" : "assistant")},
-                       {"text", Value::text(r.history[i].text)}}));
-  }
-  return Value::object({{"id", Value::text(r.id)},
-                        {"effect", Value::text(std::string(
-                                       bytecode::kEffectNames[static_cast<std::size_t>(r.kind)]))},
-                        {"flow", Value::text(r.flow)},
-                        {"step", Value::text(r.step)},
-                        {"input", Value::text(r.input)},
-                        {"request", r.payload},
-                        {"history", Value::list(std::move(lines))},
-                        {"now_ms", Value::number(static_cast<double>(r.now_ms))},
-                        {"tz_offset_ms", Value::number(static_cast<double>(r.tz_offset_ms))}});
-}
-
 Value ModelResponder::answer(const host::Request& request) {
   const bool ai = request.kind == bytecode::EffectKind::AiReply ||
                   request.kind == bytecode::EffectKind::AiExtract ||
@@ -144,7 +117,7 @@ Value ModelResponder::answer(const host::Request& request) {
   if (!ai) {
     return other_ != nullptr ? other_->answer(request) : failure("no answer for this step");
   }
-  const Value row = ai_row(request);
+  const Value row = host::call_payload(request);
   struct Wait {
     std::mutex mutex;
     std::condition_variable cv;

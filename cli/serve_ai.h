@@ -44,11 +44,6 @@ Result<AiRuntime> make_ai_runtime(const server::AiConfig& config, http::HttpClie
 // and zone.
 vm::Value ai_answer_value(const std::string& answer_json, const vm::Value& envelope);
 
-// A host's request as the server's AI outbox row carries it (runtime/server/engine.cpp):
-// {id, effect, flow, step, input, request, history (the step's window, without the turn's
-// messages), now_ms, tz_offset_ms}.
-vm::Value ai_row(const host::Request& request);
-
 // Answers AI steps with real models, blocking until the step's answer (for `waflow sim`), and
 // hands every other effect to `other` (the mocks).
 class ModelResponder final : public host::Responder {

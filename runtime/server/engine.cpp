@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "runtime/bytecode/bundle.h"
+#include "runtime/host/call_payload.h"
 #include "runtime/host/session.h"
 #include "runtime/host/session_blob.h"
 
@@ -89,27 +90,6 @@ class DeferAll final : public host::Responder {
   bool defer(const host::Request& /*request*/) override { return true; }
   Value answer(const host::Request& /*request*/) override { return failure("deferred"); }
 };
-
-// The last `history` lines of the conversation before the request's turn, as
-// [{role: "user" | "assistant", text}], oldest first.
-Value history_window(const host::Request& r) {
-  const Value* n = r.payload.field("history");
-  const std::size_t want = n != nullptr && n->type() == Value::Type::Number && n->as_number() > 0
-                               ? static_cast<std::size_t>(std::min(n->as_number(), 100.0))
-                               : 0;
-  std::size_t end = r.history.size();
-  for (std::size_t i = 0; i < r.turn.size() && end > 0 && r.history[end - 1].from_user; ++i) {
-    --end;
-  }
-  const std::size_t begin = end > want ? end - want : 0;
-  std::vector<Value> lines;
-  for (std::size_t i = begin; i < end; ++i) {
-    lines.push_back(
-        Value::object({{"role", Value::text(r.history[i].from_user ? "user" : "assistant")},
-                       {"text", Value::text(r.history[i].text)}}));
-  }
-  return Value::list(std::move(lines));
-}
 
 const char* outbox_kind(bytecode::EffectKind kind) {
   switch (kind) {
@@ -900,23 +880,7 @@ struct Engine::Impl {
       }
       storage::NewOutbox o;
       o.kind = outbox_kind(p.request.kind);
-      std::vector<std::pair<std::string, Value>> fields = {
-          {"id", Value::text(p.id)},
-          {"effect", Value::text(std::string(
-                         bytecode::kEffectNames[static_cast<std::size_t>(p.request.kind)]))},
-          {"flow", Value::text(p.request.flow)},
-          {"step", Value::text(p.request.step)},
-          {"input", Value::text(p.request.input)},
-          {"request", p.request.payload}};
-      if (o.kind == std::string_view("ai")) {
-        // What the model sees besides the input: the step's history window
-        // (the turn's own messages are the input, not history) and the clock.
-        fields.emplace_back("history", history_window(p.request));
-        fields.emplace_back("now_ms", Value::number(static_cast<double>(p.request.now_ms)));
-        fields.emplace_back("tz_offset_ms",
-                            Value::number(static_cast<double>(p.request.tz_offset_ms)));
-      }
-      o.payload = vm::to_json(Value::object(std::move(fields)));
+      o.payload = vm::to_json(host::call_payload(p.request));
       turn.outbox.push_back(std::move(o));
     }
     // One timer row per conversation stands for the session's earliest timer.

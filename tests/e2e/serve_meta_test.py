@@ -408,21 +408,28 @@ class ServeMeta(unittest.TestCase):
         self.assertEqual(self.server.webhook(payload, signed=False)[0], 401)
         self.graph.wait_for(wa, 2)
         self.server.settle()
-        status, body = self.server.request("GET", "/metrics")
-        self.assertEqual(status, 200)
-        text = body.decode()
-        samples = {}
-        for line in text.splitlines():
-            if line and not line.startswith("#"):
-                name, value = line.rsplit(" ", 1)
-                samples[name] = float(value)
+        sent = 'waflow_outbox_deliveries_total{kind="send",result="sent"}'
+        # A delivery is counted just after its row is marked sent: read until both are in.
+        deadline = time.monotonic() + WAIT_S
+        while True:
+            status, body = self.server.request("GET", "/metrics")
+            self.assertEqual(status, 200)
+            text = body.decode()
+            samples = {}
+            for line in text.splitlines():
+                if line and not line.startswith("#"):
+                    name, value = line.rsplit(" ", 1)
+                    samples[name] = float(value)
+            if samples.get(sent) == 2 or time.monotonic() > deadline:
+                break
+            time.sleep(0.02)
         self.assertEqual(samples['waflow_inbound_webhooks_total{gateway="meta",result="accepted"}'], 1)
         self.assertEqual(samples['waflow_inbound_webhooks_total{gateway="meta",result="duplicate"}'], 1)
         self.assertEqual(samples['waflow_inbound_webhooks_total{gateway="meta",result="refused"}'], 1)
         self.assertEqual(samples["waflow_inbound_duplicates_total"], 1)
         self.assertEqual(samples['waflow_inbound_ack_duration_seconds_count{gateway="meta"}'], 2)
         self.assertGreaterEqual(samples['waflow_conversation_turns_total{result="committed"}'], 1)
-        self.assertEqual(samples['waflow_outbox_deliveries_total{kind="send",result="sent"}'], 2)
+        self.assertEqual(samples[sent], 2)
         self.assertEqual(samples['waflow_queue_depth{queue="outbox"}'], 0)
         self.assertEqual(samples["waflow_ready"], 1)
         self.assertIn("# TYPE waflow_conversation_turn_duration_seconds histogram", text)
