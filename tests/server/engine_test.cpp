@@ -416,10 +416,17 @@ TEST_CASE("the engine's metrics count turns, deliveries and duplicates and read 
   f.say("+2444", text("hi"), "dup");
   f.transport.wait_sent(1);
   REQUIRE(eventually([&] { return f.engine->counters().sent == 1; }));
-  const std::string text = f.metrics.render();
+  // Outcomes are counted on the engine's threads just after they are recorded.
+  std::string text;
   const auto has = [&](const std::string& line) {
     return text.find("\n" + line + "\n") != std::string::npos;
   };
+  REQUIRE(eventually([&] {
+    text = f.metrics.render();
+    return has("waflow_outbox_deliveries_total{kind=\"send\",result=\"sent\"} 1") &&
+           has("waflow_outbox_deliveries_total{kind=\"send\",result=\"failed\"} 1") &&
+           has("waflow_conversation_turn_duration_seconds_count 1");
+  }));
   CHECK(has("waflow_conversation_turns_total{result=\"committed\"} 1"));
   CHECK(has("waflow_outbox_deliveries_total{kind=\"send\",result=\"failed\"} 1"));
   CHECK(has("waflow_outbox_deliveries_total{kind=\"send\",result=\"sent\"} 1"));
