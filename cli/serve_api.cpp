@@ -177,21 +177,11 @@ std::string lower(std::string_view text) {
   return out;
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
 // The media type of a Content-Type header, lower case, without parameters.
 std::string media_type(const http::Request& request) {
   std::string_view value = request.header("content-type");
   value = value.substr(0, value.find(';'));
-  return lower(trim(value));
+  return lower(http::trim_ows(value));
 }
 
 // --- Validation --------------------------------------------------------------
@@ -523,12 +513,12 @@ struct Api::Impl {
                      "(api: {tokens: [{token: ..., scopes: [...]}]})"};
     }
     std::string_view presented;
-    const std::string_view header = trim(request.header("authorization"));
+    const std::string_view header = http::trim_ows(request.header("authorization"));
     if (!header.empty()) {
       if (header.size() < 8 || lower(header.substr(0, 7)) != "bearer ") {
         return Refused{401, "unauthorized", "the Authorization header must be 'Bearer TOKEN'"};
       }
-      presented = trim(header.substr(7));
+      presented = http::trim_ows(header.substr(7));
     } else if (query_token) {
       presented = request.query_param("token");
     }
@@ -672,7 +662,7 @@ struct Api::Impl {
   }
 
   static std::string author_of(const http::Request& request) {
-    const std::string author(trim(request.header("x-waflow-author")));
+    const std::string author(http::trim_ows(request.header("x-waflow-author")));
     if (author.size() > kMaxLabel) {
       throw bad_request("X-Waflow-Author is longer than " + std::to_string(kMaxLabel) +
                         " characters");
@@ -1042,7 +1032,7 @@ struct Api::Impl {
   std::string pause_device(const http::Request& request) {
     only_params(request, {"device"});
     std::string device(request.query_param("device"));
-    if (!trim(request.body).empty()) {
+    if (!http::trim_ows(request.body).empty()) {
       const Json body = json_body(request);
       only_fields(body, "", {"device"});
       if (std::optional<std::string> d = text_field(body, "", "device", false)) {

@@ -32,16 +32,6 @@ bool contains_ci(std::string_view haystack, std::string_view needle) {
   return false;
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
 // Digits at s[pos, pos+n) as a number; -1 when any is not a digit.
 int digits(std::string_view s, std::size_t pos, std::size_t n) {
   if (pos + n > s.size()) {
@@ -139,7 +129,7 @@ std::string scalar_text(const Json* value) {
 std::int64_t http_date_ms(std::string_view date) {
   // IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT" (the obsolete forms are not sent by the
   // providers we talk to).
-  date = trim(date);
+  date = http::trim_ows(date);
   if (date.size() != 29 || date[3] != ',' || date.substr(26) != "GMT") {
     return -1;
   }
@@ -164,7 +154,7 @@ std::int64_t http_date_ms(std::string_view date) {
 }
 
 std::int64_t rfc3339_ms(std::string_view ts) {
-  ts = trim(ts);
+  ts = http::trim_ows(ts);
   if (ts.size() < 20 || ts[4] != '-' || ts[7] != '-' || (ts[10] != 'T' && ts[10] != 't') ||
       ts[13] != ':' || ts[16] != ':') {
     return -1;
@@ -214,7 +204,7 @@ std::int64_t rfc3339_ms(std::string_view ts) {
 }
 
 std::int64_t go_duration_ms(std::string_view text) {
-  text = trim(text);
+  text = http::trim_ows(text);
   if (text.empty() || text.size() > 32) {
     return -1;
   }
@@ -281,18 +271,18 @@ std::string_view header(const http::StringMap& headers, std::string_view name) {
 }
 
 std::int64_t retry_after_ms(const http::StringMap& headers, std::int64_t now_unix_ms) {
-  if (const std::string_view ms = trim(header(headers, "retry-after-ms")); !ms.empty()) {
+  if (const std::string_view ms = http::trim_ows(header(headers, "retry-after-ms")); !ms.empty()) {
     const std::int64_t v = go_duration_ms(std::string(ms) + "ms");
     if (v >= 0) {
       return v;
     }
   }
-  const std::string_view value = trim(header(headers, "retry-after"));
+  const std::string_view value = http::trim_ows(header(headers, "retry-after"));
   if (value.empty()) {
     return -1;
   }
-  if (value.size() <= 9 && value.find_first_not_of("0123456789") == std::string_view::npos) {
-    return static_cast<std::int64_t>(digits(value, 0, value.size())) * 1000;
+  if (const std::int64_t seconds = http::retry_after_seconds_ms(value); seconds >= 0) {
+    return seconds;
   }
   const std::int64_t at = http_date_ms(value);
   if (at < 0) {
@@ -405,7 +395,7 @@ void refine(AiError& e, std::string_view code) {
 }
 
 void apply_should_retry(AiError& e, const http::StringMap& headers) {
-  const std::string_view v = trim(header(headers, "x-should-retry"));
+  const std::string_view v = http::trim_ows(header(headers, "x-should-retry"));
   // A quota or spend cap stays fatal whatever the header says: A.1.
   if (v == "true" && e.reason != Reason::Quota && e.reason != Reason::Billing) {
     e.error_class = ErrorClass::Retry;
@@ -428,7 +418,7 @@ std::optional<std::string> arguments_text(const Json& arguments, std::string& wh
   }
   if (arguments.is_string()) {
     const std::string& s = arguments.get_ref<const std::string&>();
-    if (trim(s).empty()) {
+    if (http::trim_ows(s).empty()) {
       return std::string("{}");
     }
     std::optional<Json> parsed = parse_json(s);
@@ -450,7 +440,7 @@ std::optional<AiError> check_answer(const ChatRequest& request, ChatResponse& re
   if (!response.tool_calls.empty()) {
     return std::nullopt;  // the model called a tool first; the answer comes later
   }
-  if (trim(response.text).empty()) {
+  if (http::trim_ows(response.text).empty()) {
     if (response.finish == FinishReason::ContentFilter) {
       return error(ErrorClass::Failover, Reason::ContentPolicy,
                    "the answer was withheld by the provider's content filter");
@@ -473,7 +463,7 @@ std::optional<AiError> check_answer(const ChatRequest& request, ChatResponse& re
                  "the answer was withheld by the provider's content filter");
   }
   // JSON mode without a schema lets some models wrap the object in a Markdown fence.
-  std::string_view body = trim(response.text);
+  std::string_view body = http::trim_ows(response.text);
   while (!body.empty() && (body.front() == '\n' || body.front() == '\r')) {
     body.remove_prefix(1);
   }

@@ -100,4 +100,29 @@ std::string percent_decode(std::string_view text, bool plus_is_space) {
   return out;
 }
 
+std::string_view trim_ows(std::string_view value) {
+  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) {
+    value.remove_prefix(1);
+  }
+  while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) {
+    value.remove_suffix(1);
+  }
+  return value;
+}
+
+std::int64_t retry_after_seconds_ms(std::string_view value) {
+  value = trim_ows(value);
+  if (value.empty() || value.size() > 9) {
+    return -1;  // absent, or a date, or beyond any sensible wait (over 30 years)
+  }
+  std::int64_t seconds = 0;
+  for (char c : value) {
+    if (c < '0' || c > '9') {
+      return -1;
+    }
+    seconds = seconds * 10 + (c - '0');
+  }
+  return seconds * 1000;
+}
+
 }  // namespace waflow::http

@@ -58,6 +58,13 @@ struct Response {
 // Quotes and escapes a string as a JSON string literal (with the quotes).
 std::string json_quote(std::string_view text);
 
+// A header value without the optional whitespace (spaces and tabs) at either end.
+std::string_view trim_ows(std::string_view value);
+
+// A Retry-After value in delta-seconds, as milliseconds; -1 when empty, not a
+// number, or beyond any sensible wait (an HTTP date needs a clock: the caller's).
+std::int64_t retry_after_seconds_ms(std::string_view value);
+
 // Decodes %XX escapes (and '+' as a space when `plus_is_space`). Invalid escapes
 // are kept as they are.
 std::string percent_decode(std::string_view text, bool plus_is_space);

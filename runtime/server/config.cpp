@@ -640,17 +640,18 @@ Result<std::string> interpolate(std::string_view text, const EnvLookup& env) {
   return out;
 }
 
-Result<ServeConfig> parse_config(std::string_view text, const std::string& path,
-                                 const EnvLookup& env) {
+namespace {
+
+// Reads YAML `text` with `read(reader, root)`; a config error or a YAML syntax
+// error becomes an Error that names the file as the user gave it.
+template <typename T, typename Read>
+Result<T> read_yaml(std::string_view text, const std::string& path, const EnvLookup& env,
+                    Read read) {
   const std::string absolute = fs::absolute(fs::path(path)).lexically_normal().string();
   Reader reader(absolute, env);
   try {
-    const YAML::Node root = YAML::Load(std::string(text));
-    ServeConfig c = read_config(reader, root);
-    c.path = path;
-    return c;
+    return read(reader, YAML::Load(std::string(text)));
   } catch (const ConfigError& e) {
-    // Errors name the file as the user gave it.
     std::string message = e.message;
     if (message.rfind(absolute, 0) == 0) {
       message = path + message.substr(absolute.size());
@@ -660,43 +661,49 @@ Result<ServeConfig> parse_config(std::string_view text, const std::string& path,
     return Error{ErrorCode::InvalidInput, path + ":" + std::to_string(e.mark.line + 1) + ":" +
                                               std::to_string(e.mark.column + 1) + ": " + e.msg};
   }
+}
+
+// The whole file at `path`, or why not.
+Result<std::string> read_file(const std::string& path, const char* what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return Error{ErrorCode::NotFound, path + ": cannot read the " + what};
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+}  // namespace
+
+Result<ServeConfig> parse_config(std::string_view text, const std::string& path,
+                                 const EnvLookup& env) {
+  return read_yaml<ServeConfig>(text, path, env, [&](Reader& reader, const YAML::Node& root) {
+    ServeConfig c = read_config(reader, root);
+    c.path = path;
+    return Result<ServeConfig>(std::move(c));
+  });
 }
 
 Result<AiConfig> load_ai_config(const std::string& path, const EnvLookup& env) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return Error{ErrorCode::NotFound, path + ": cannot read the AI config file"};
+  Result<std::string> text = read_file(path, "AI config file");
+  if (!text) {
+    return text.error();
   }
-  std::ostringstream text;
-  text << in.rdbuf();
-  const std::string absolute = fs::absolute(fs::path(path)).lexically_normal().string();
-  Reader reader(absolute, env);
-  try {
-    const YAML::Node root = YAML::Load(text.str());
+  return read_yaml<AiConfig>(text.value(), path, env, [](Reader& reader, const YAML::Node& root) {
     if (!root.IsMap() || !root["ai"]) {
       reader.fail(root, "ai", "missing: the file needs an ai: section with models");
     }
-    return read_ai(reader, root["ai"]);
-  } catch (const ConfigError& e) {
-    std::string message = e.message;
-    if (message.rfind(absolute, 0) == 0) {
-      message = path + message.substr(absolute.size());
-    }
-    return Error{ErrorCode::InvalidInput, message};
-  } catch (const YAML::Exception& e) {
-    return Error{ErrorCode::InvalidInput, path + ":" + std::to_string(e.mark.line + 1) + ":" +
-                                              std::to_string(e.mark.column + 1) + ": " + e.msg};
-  }
+    return Result<AiConfig>(read_ai(reader, root["ai"]));
+  });
 }
 
 Result<ServeConfig> load_config(const std::string& path, const EnvLookup& env) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return Error{ErrorCode::NotFound, path + ": cannot read the config file"};
+  Result<std::string> text = read_file(path, "config file");
+  if (!text) {
+    return text.error();
   }
-  std::ostringstream text;
-  text << in.rdbuf();
-  return parse_config(text.str(), path, env);
+  return parse_config(text.value(), path, env);
 }
 
 std::string ServeConfig::describe() const {
