@@ -4,6 +4,7 @@
 #include "runtime/server/engine.h"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -205,6 +206,14 @@ struct Engine::Impl {
   Counter& duplicates;
   Counter& timers_fired;
   Counter& leases_expired;
+  // Outcomes of outbox rows by kind and result, registered once so that
+  // recording one takes no lock (other kinds, if any, go through the registry).
+  static constexpr std::array<const char*, 5> kDeliveryKinds = {"send", "http", "ai", "store",
+                                                                "call"};
+  enum Delivered : std::uint8_t { kSent, kRetry, kDead, kFailed, kDeliveredCount };
+  static constexpr std::array<const char*, kDeliveredCount> kDeliveredNames = {"sent", "retry",
+                                                                               "dead", "failed"};
+  std::array<std::array<Counter*, kDeliveredCount>, kDeliveryKinds.size()> deliveries{};
 
   Impl(storage::Store& s, Clock& c, Transport& t, JsonLog& l, EngineOptions o)
       : store(s),
@@ -227,16 +236,29 @@ struct Engine::Impl {
         leases_expired(metrics.counter(
             "waflow_leases_expired_total",
             "Work whose lease ran out before it was recorded (another worker redoes it)")) {
+    for (std::size_t k = 0; k < kDeliveryKinds.size(); ++k) {
+      for (std::size_t r = 0; r < kDeliveredCount; ++r) {
+        deliveries[k][r] = &delivery_counter(kDeliveryKinds[k], kDeliveredNames[r]);
+      }
+    }
     metrics.collect([this](GaugeWriter& w) { collect(w); });
   }
 
+  Counter& delivery_counter(const std::string& kind, const char* result) {
+    return metrics.counter("waflow_outbox_deliveries_total",
+                           "Outbox rows handled: gateway sends and calls, by kind and result",
+                           {{"kind", kind}, {"result", result}});
+  }
+
   // Outcomes of outbox rows by kind (send, http, ai, store) and result.
-  void count_delivery(const std::string& kind, const char* result) {
-    metrics
-        .counter("waflow_outbox_deliveries_total",
-                 "Outbox rows handled: gateway sends and calls, by kind and result",
-                 {{"kind", kind}, {"result", result}})
-        .inc();
+  void count_delivery(const std::string& kind, Delivered result) {
+    for (std::size_t k = 0; k < kDeliveryKinds.size(); ++k) {
+      if (kind == kDeliveryKinds[k]) {
+        deliveries[k][static_cast<std::size_t>(result)]->inc();
+        return;
+      }
+    }
+    delivery_counter(kind, kDeliveredNames[static_cast<std::size_t>(result)]).inc();
   }
 
   // Gauges read from the store at scrape time.
@@ -1114,7 +1136,7 @@ struct Engine::Impl {
         leases_expired.inc();
       }
       bump(&EngineCounters::sent);
-      count_delivery(row.kind, "sent");
+      count_delivery(row.kind, kSent);
       if (answer) {
         wake_workers();
       }
@@ -1137,7 +1159,7 @@ struct Engine::Impl {
         log.error("mark_failed_failed", {{"id", row.id}, {"error", marked.error().message}});
       }
       bump(&EngineCounters::failed);
-      count_delivery(row.kind, "failed");
+      count_delivery(row.kind, kFailed);
       if (listening.load()) {
         publish("delivery_failed", row.key,
                 {{"at_ms", Value::number(static_cast<double>(now))},
@@ -1157,7 +1179,7 @@ struct Engine::Impl {
       return;
     }
     bump(&EngineCounters::retried);
-    count_delivery(row.kind, status.value() == storage::OutboxStatus::Dead ? "dead" : "retry");
+    count_delivery(row.kind, status.value() == storage::OutboxStatus::Dead ? kDead : kRetry);
     log.info("delivery_retry", {{"id", row.id},
                                 {"kind", row.kind},
                                 {"device", row.key.device},
