@@ -340,6 +340,9 @@ int run_serve(const ServeOptions& options) {
   });
   for (const server::DeviceConfig& d : config.devices) {
     engine_options.device_rates[d.name] = d.rate_per_second;
+    if (d.ai_fallback) {
+      engine_options.ai_fallbacks[d.name] = *d.ai_fallback;
+    }
   }
   Result<AiRuntime> made_ai = make_ai_runtime(config.ai, client);
   if (!made_ai) {

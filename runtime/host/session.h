@@ -188,6 +188,9 @@ class Session {
   // Starts a flow by name, as an api or schedule trigger does; if a run is
   // active, after it ends. False if there is no such flow.
   bool start_flow(const std::string& name);
+  // A text the host sent outside any run (the server's AI fallback answer): it
+  // joins the history that AI steps and the fallback read, as a bot line.
+  void remember_sent(std::string text) { remember(false, std::move(text)); }
 
   const std::vector<Event>& events() const { return events_; }
   std::int64_t now_ms() const { return now_; }
@@ -198,6 +201,13 @@ class Session {
   bool paused() const { return paused_; }
   const vm::Value& handoff() const { return handoff_; }
   vm::VarMap& contact_vars() { return contact_vars_; }
+  // The last kHistoryLimit lines of the conversation, oldest first.
+  const std::vector<HistoryEntry>& history() const { return history_; }
+  // What the host keeps with the contact between turns outside the run (the
+  // server's AI fallback: the call it waits for and the messages queued for the
+  // next one). Saved in the blob; null by default; flows never see it.
+  vm::Value& host_state() { return host_state_; }
+  const vm::Value& host_state() const { return host_state_; }
   const std::set<std::string>& tags() const { return tags_; }
   const std::string& stage() const { return stage_; }
   std::vector<TimerInfo> timers() const;
@@ -263,6 +273,7 @@ class Session {
   std::string stage_;
   std::vector<Pending> pending_;
   std::uint64_t request_seq_ = 0;
+  vm::Value host_state_;
 
   vm::Context context(std::uint32_t flow) const;
   std::uint32_t current_flow() const;

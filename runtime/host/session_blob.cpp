@@ -344,6 +344,9 @@ std::string SessionCodec::save(const Session& s) {
     }
     f.set("pending", Value::list(std::move(pending)));
   }
+  if (!s.host_state_.is_null()) {
+    f.set("host", s.host_state_);
+  }
 
   const std::string run = vm::serialize_state(s.run_);
   const std::string contact = vm::serialize_vars(s.contact_vars_);
@@ -445,6 +448,9 @@ std::string SessionCodec::load(Session& s, const vm::VarMap& f) {
     req.now_ms = r.number(&(*p)[11], "a call's time", kMin, kMax);
     req.tz_offset_ms = r.number(&(*p)[12], "a call's time zone", kMin, kMax);
     s.pending_.push_back(std::move(call));
+  }
+  if (const Value* host = f.find("host")) {
+    s.host_state_ = *host;
   }
   return r.error();
 }

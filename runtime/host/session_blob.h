@@ -32,6 +32,7 @@
 //   seen      FNV-1a hashes of the last Session::kSeenIds message ids, 8 bytes each
 //   pending   [[id, step, by message, kind, payload, flow, step id, [turn], input,
 //               [history texts], history from, now, tz offset]]
+//   host      what the host keeps outside the run (Session::host_state()), any value
 //
 // A blob is refused, never half-read: bad magic, a newer version, a length past
 // the end, trailing bytes, a field of the wrong shape, or (at restore) a run

@@ -137,7 +137,7 @@ void read_device(const Reader& r, const YAML::Node& node, const std::string& key
   r.only(node, key,
          {"name", "gateway", "webhook_path", "rate_per_second", "phone_number_id", "access_token",
           "verify_token", "app_secret", "graph_base", "graph_version", "base_url", "session",
-          "api_key", "hmac_key", "ai_model"});
+          "api_key", "hmac_key", "ai_model", "ai_fallback", "media_max_bytes"});
   if (!node["name"]) {
     r.fail(node, key, "a device needs a name");
   }
@@ -173,6 +173,10 @@ void read_device(const Reader& r, const YAML::Node& node, const std::string& key
   opt("api_key", d.api_key);
   opt("hmac_key", d.hmac_key);
   opt("ai_model", d.ai_model);
+  if (node["media_max_bytes"]) {
+    d.media_max_bytes =
+        r.integer(node["media_max_bytes"], key + ".media_max_bytes", 1, std::int64_t{1} << 30);
+  }
   if (!d.webhook_path.empty() && !valid_webhook_path(d.webhook_path)) {
     r.fail(node["webhook_path"], key + ".webhook_path",
            "'" + d.webhook_path + "' is not a plain absolute path");
@@ -419,6 +423,32 @@ AiConfig read_ai(const Reader& r, const YAML::Node& ai) {
   return c;
 }
 
+// devices[i].ai_fallback; its model is resolved once the ai: section is read.
+AiFallbackConfig read_fallback(const Reader& r, const YAML::Node& node, const std::string& key) {
+  r.only(node, key, {"system", "model", "history", "temperature", "max_tokens"});
+  AiFallbackConfig f;
+  if (!node["system"]) {
+    r.fail(node, key + ".system", "missing: the fallback's system prompt");
+  }
+  f.system = r.text(node["system"], key + ".system");
+  if (node["model"]) {
+    f.model = r.text(node["model"], key + ".model");
+  }
+  if (node["history"]) {
+    f.history = static_cast<int>(r.integer(node["history"], key + ".history", 0, 100));
+  }
+  if (node["temperature"]) {
+    f.temperature = r.number(node["temperature"], key + ".temperature");
+    if (*f.temperature > 2) {
+      r.fail(node["temperature"], key + ".temperature", "expected a number from 0 to 2");
+    }
+  }
+  if (node["max_tokens"]) {
+    f.max_tokens = r.integer(node["max_tokens"], key + ".max_tokens", 1, 1'000'000);
+  }
+  return f;
+}
+
 ServeConfig read_config(const Reader& r, const YAML::Node& root) {
   ServeConfig c;
   c.path = r.path();
@@ -520,6 +550,33 @@ ServeConfig read_config(const Reader& r, const YAML::Node& root) {
       r.fail(devices[i]["ai_model"], "devices[" + std::to_string(i) + "].ai_model",
              "'" + model + "' is not a model under ai.models");
     }
+  }
+  for (std::size_t i = 0; i < c.devices.size(); ++i) {
+    const YAML::Node node = devices[i]["ai_fallback"];
+    if (!node) {
+      continue;
+    }
+    const std::string key = "devices[" + std::to_string(i) + "].ai_fallback";
+    AiFallbackConfig f = read_fallback(r, node, key);
+    const bool own = !f.model.empty();
+    if (f.model.empty()) {
+      f.model = c.devices[i].ai_model.empty() ? c.ai.default_model : c.devices[i].ai_model;
+    }
+    if (f.model.empty()) {
+      r.fail(node, key + ".model",
+             c.ai.models.empty() ? "the fallback needs a model: none is set up under ai.models"
+                                 : "missing: name a model (the device has no ai_model and "
+                                   "ai.default_model is not set)");
+    }
+    bool found = false;
+    for (const AiModelConfig& m : c.ai.models) {
+      found = found || m.name == f.model;
+    }
+    if (!found) {
+      r.fail(own ? node["model"] : node, key + ".model",
+             "'" + f.model + "' is not a model under ai.models");
+    }
+    c.devices[i].ai_fallback = std::move(f);
   }
   if (const YAML::Node api = root["api"]) {
     r.only(api, "api", {"tokens"});
@@ -715,6 +772,9 @@ std::string ServeConfig::describe() const {
       out += d.app_secret.empty() ? ", unsigned" : ", signed";
     } else if (d.gateway == "waha") {
       out += d.hmac_key.empty() ? ", unsigned" : ", signed";
+    }
+    if (d.ai_fallback) {
+      out += ", ai fallback " + d.ai_fallback->model;
     }
     out += ")";
   }

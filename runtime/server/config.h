@@ -30,6 +30,16 @@ struct ListenConfig {
   int threads = 2;
 };
 
+// `devices[].ai_fallback`: the device's chatbot for messages no flow takes (docs/ai.md).
+struct AiFallbackConfig {
+  std::string system;  // The system prompt; {{now}}, {{contact.name}}, {{contact.phone}}.
+  std::string model;   // Resolved at load: its own, else the device's ai_model, else
+                       // ai.default_model.
+  int history = 10;    // Lines of the conversation the model sees, 0-100.
+  std::optional<double> temperature;
+  std::optional<std::int64_t> max_tokens;
+};
+
 struct DeviceConfig {
   std::string name;
   std::string gateway;       // "meta" | "waha" | "web"
@@ -50,6 +60,10 @@ struct DeviceConfig {
   std::string hmac_key;  // secret; empty: signatures are not checked
   // The model of this device's AI steps that name none; empty: ai.default_model.
   std::string ai_model;
+  // Answers messages that no run waits for and no trigger matches; none: silence.
+  std::optional<AiFallbackConfig> ai_fallback;
+  // The largest inbound media file downloaded (Meta by id, WAHA by URL).
+  std::int64_t media_max_bytes = 16 << 20;
 };
 
 // One language model under `ai.models` (docs/ai.md). Plain data: the command layer maps it to

@@ -21,6 +21,8 @@
 #include "runtime/host/call_payload.h"
 #include "runtime/host/session.h"
 #include "runtime/host/session_blob.h"
+#include "runtime/host/tz.h"
+#include "runtime/server/fallback.h"
 
 namespace waflow::server {
 
@@ -190,6 +192,8 @@ struct Engine::Impl {
   std::mutex rng_mutex;
   std::mt19937_64 rng{std::random_device{}()};
 
+  host::TimeZone zone;  // options.timezone, for the fallback's {{now}} and tz_offset_ms.
+
   std::vector<std::thread> workers;
   std::vector<std::thread> ingesters;
   std::vector<std::thread> appliers;
@@ -242,6 +246,11 @@ struct Engine::Impl {
       }
     }
     metrics.collect([this](GaugeWriter& w) { collect(w); });
+    if (!options.timezone.empty()) {
+      if (Result<host::TimeZone> z = host::TimeZone::load(options.timezone)) {
+        zone = std::move(z).value();
+      }
+    }
   }
 
   Counter& delivery_counter(const std::string& kind, const char* result) {
@@ -662,13 +671,19 @@ struct Engine::Impl {
     for (const host::PendingRequest& p : session.pending()) {
       pending_before.insert(p.id);
     }
-    session.advance_to(now);
-
     storage::TurnCommit turn;
     turn.contact_id = c.contact_id;
     turn.worker_id = c.worker_id;
     turn.token = c.token;
     turn.now_ms = now;
+
+    // The device's fallback chatbot looks at every message the session leaves
+    // unmatched, wherever in the turn it comes from (a row, or a held message
+    // routed when a run ended).
+    Fallback fb{fallback_config(c.key.device), read_fallback_state(session.host_state())};
+    const FallbackState fb_before = fb.state;
+    session.advance_to(now);
+    fallback_scan(session, c, now, turn, fb);
     for (const storage::InboxRow& row : c.rows) {
       turn.consumed.push_back(row.id);
       if (row.kind == storage::InboxKind::Send) {
@@ -679,7 +694,16 @@ struct Engine::Impl {
         log_for_people(c, row, now, turn);
         continue;
       }
+      if (row.kind == storage::InboxKind::Answer && is_fallback_ref(row.ref)) {
+        fallback_answer(session, c, row, now, turn, fb);
+        continue;
+      }
       feed(session, c, row);
+      fallback_scan(session, c, now, turn, fb);
+    }
+    if (fb.state.pending != fb_before.pending || fb.state.queued != fb_before.queued ||
+        fb.state.seq != fb_before.seq) {
+      write_fallback_state(session.host_state(), fb.state);
     }
 
     translate(session, bundle, c, now, pending_before, turn);
@@ -771,6 +795,114 @@ struct Engine::Impl {
         return;
       case storage::InboxKind::Send:
         return;  // run_turn sends these itself.
+    }
+  }
+
+  // ---- the AI fallback chatbot (fallback.h) ----
+
+  struct Fallback {
+    const AiFallbackConfig* config = nullptr;  // None: the device has no fallback.
+    FallbackState state;
+    std::size_t scanned = 0;  // Session events looked at so far in this turn.
+  };
+
+  const AiFallbackConfig* fallback_config(const std::string& device) const {
+    auto it = options.ai_fallbacks.find(device);
+    return it != options.ai_fallbacks.end() ? &it->second : nullptr;
+  }
+
+  // Unmatched messages since the last look: the input of a new call, or queued
+  // behind the one that is out.
+  void fallback_scan(host::Session& session, const storage::Claim& c, Millis now,
+                     storage::TurnCommit& turn, Fallback& fb) {
+    const std::vector<host::Event>& events = session.events();
+    std::vector<std::string> texts;
+    for (; fb.scanned < events.size(); ++fb.scanned) {
+      if (events[fb.scanned].kind == host::EventKind::Unmatched) {
+        texts.push_back(fallback_text(events[fb.scanned].payload));
+      }
+    }
+    if (texts.empty() || fb.config == nullptr) {
+      return;
+    }
+    if (!fb.state.pending.empty()) {
+      for (std::string& t : texts) {
+        fb.state.queued.push_back(std::move(t));
+      }
+      return;
+    }
+    fallback_ask(session, c, now, turn, fb, std::move(texts));
+  }
+
+  void fallback_ask(host::Session& session, const storage::Claim& c, Millis now,
+                    storage::TurnCommit& turn, Fallback& fb, std::vector<std::string> texts) {
+    FallbackCall call;
+    call.id = std::string(kFallbackPrefix) + std::to_string(++fb.state.seq);
+    call.input = std::move(texts);
+    call.history = session.history();
+    call.now_ms = now;
+    call.tz_offset_ms = zone.offset_ms(now);
+    call.zone = options.timezone;
+    call.contact = session.contact();
+    storage::NewOutbox o;
+    o.kind = "ai";
+    o.payload = vm::to_json(fallback_payload(*fb.config, call));
+    turn.outbox.push_back(std::move(o));
+    fb.state.pending = call.id;
+    if (log.enabled(LogLevel::Debug)) {
+      log.debug("ai_fallback_call",
+                {{"device", c.key.device}, {"contact", c.key.contact}, {"id", call.id}});
+    }
+  }
+
+  // The model's answer to a fallback call: sent as text, unless a flow started
+  // meanwhile (the flow wins) or the model failed (silence, and a log line).
+  void fallback_answer(host::Session& session, const storage::Claim& c,
+                       const storage::InboxRow& row, Millis now, storage::TurnCommit& turn,
+                       Fallback& fb) {
+    if (row.ref != fb.state.pending) {
+      log.warn("answer_not_pending", {{"request", row.ref}, {"contact", c.key.contact}});
+      return;
+    }
+    fb.state.pending.clear();
+    if (fb.config == nullptr || session.active() || session.paused()) {
+      log.info("ai_fallback_dropped", {{"device", c.key.device},
+                                       {"contact", c.key.contact},
+                                       {"why", fb.config == nullptr ? "the device has no fallback"
+                                                                    : "a flow is running"}});
+      fb.state.queued.clear();
+      return;
+    }
+    std::optional<Value> answer = value_of(row.payload);
+    const Value* ok = answer ? answer->field("ok") : nullptr;
+    const std::string text = answer ? text_field(*answer, "text") : std::string();
+    if (ok == nullptr || !ok->truthy() || text.empty()) {
+      std::string error = answer ? text_field(*answer, "error") : "the answer is not JSON";
+      log.warn("ai_fallback_failed",
+               {{"device", c.key.device},
+                {"contact", c.key.contact},
+                {"error", error.empty() ? "the model answered no text" : error}});
+    } else {
+      const Value message =
+          Value::object({{"type", Value::text("text")}, {"text", Value::text(text)}});
+      storage::NewOutbox o;
+      o.kind = "send";
+      o.payload = vm::to_json(message);
+      storage::LogMessage line;
+      line.direction = storage::LogMessage::Direction::Out;
+      line.at_ms = now;
+      line.step = std::string(kFallbackStep);
+      line.kind = "text";
+      line.text = text;
+      line.payload = o.payload;
+      turn.outbox.push_back(std::move(o));
+      turn.messages.push_back(std::move(line));
+      session.remember_sent(text);
+    }
+    if (!fb.state.queued.empty()) {
+      std::vector<std::string> texts = std::move(fb.state.queued);
+      fb.state.queued.clear();
+      fallback_ask(session, c, now, turn, fb, std::move(texts));
     }
   }
 

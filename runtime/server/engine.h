@@ -30,6 +30,7 @@
 
 #include "runtime/base/result.h"
 #include "runtime/server/clock.h"
+#include "runtime/server/config.h"
 #include "runtime/server/log.h"
 #include "runtime/server/metrics.h"
 #include "runtime/server/transport.h"
@@ -111,7 +112,10 @@ struct EngineOptions {
   std::int64_t backoff_max_ms = 300'000;       // ...up to this.
   std::int64_t idle_poll_ms = 1'000;           // Longest sleep of an idle loop.
   std::int64_t prune_every_ms = 3'600'000;     // Dedup keys and old outbox rows are pruned.
-  std::string timezone;        // The business time zone of flows that name none; "" is UTC.
+  std::string timezone;  // The business time zone of flows that name none; "" is UTC.
+  // Devices' AI fallback chatbots (fallback.h), by device name; the rest stay silent when no
+  // flow takes a message.
+  std::map<std::string, AiFallbackConfig> ai_fallbacks;
   Metrics* metrics = nullptr;  // Where the engine's metrics go; none: kept to itself.
 };
 

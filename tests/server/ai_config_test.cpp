@@ -171,3 +171,71 @@ TEST_CASE("an ai config file alone, for sim and test") {
   CHECK(none.error().message.find("ai: missing") != std::string::npos);
   std::remove(path.c_str());
 }
+
+TEST_CASE("a device's ai_fallback: the model defaults to the device's, then ai.default_model") {
+  const std::string text = R"(storage: {sqlite: waflow.db}
+devices:
+  - name: shop
+    gateway: web
+    ai_model: small
+    ai_fallback: {system: "You help {{contact.name}}.", history: 6, temperature: 0.3}
+  - name: desk
+    gateway: web
+    media_max_bytes: 1048576
+    ai_fallback:
+      system: Be kind.
+  - {name: quiet, gateway: web}
+ai:
+  default_model: big
+  models:
+    small: {provider: openai}
+    big: {provider: anthropic}
+)";
+  waflow::Result<ServeConfig> c = parse_config(text, "/etc/waflow/waflow.yaml", env({}));
+  INFO((c ? std::string() : c.error().message));
+  REQUIRE(c.ok());
+  REQUIRE(c.value().devices[0].ai_fallback.has_value());
+  CHECK(c.value().devices[0].ai_fallback->model == "small");
+  CHECK(c.value().devices[0].ai_fallback->history == 6);
+  CHECK(c.value().devices[0].ai_fallback->temperature == Approx(0.3));
+  CHECK_FALSE(c.value().devices[0].ai_fallback->max_tokens.has_value());
+  REQUIRE(c.value().devices[1].ai_fallback.has_value());
+  CHECK(c.value().devices[1].ai_fallback->model == "big");
+  CHECK(c.value().devices[1].ai_fallback->history == 10);
+  CHECK(c.value().devices[1].media_max_bytes == 1048576);
+  CHECK_FALSE(c.value().devices[2].ai_fallback.has_value());
+  CHECK(c.value().devices[2].media_max_bytes == 16 << 20);
+  CHECK(c.value().describe().find("shop (web, ai fallback small)") != std::string::npos);
+}
+
+TEST_CASE("ai_fallback errors name the place") {
+  CHECK(error_of(R"(storage: {sqlite: waflow.db}
+devices:
+  - {name: shop, gateway: web, ai_fallback: {system: hi}}
+)") == "/etc/waflow/waflow.yaml:3:45: devices[0].ai_fallback.model: the fallback needs a model: "
+       "none is set up under ai.models");
+  CHECK(error_of(R"(storage: {sqlite: waflow.db}
+devices:
+  - {name: shop, gateway: web, ai_fallback: {system: hi, model: gone}}
+ai: {models: {m: {provider: openai}}}
+)") == "/etc/waflow/waflow.yaml:3:65: devices[0].ai_fallback.model: 'gone' is not a model under "
+       "ai.models");
+  CHECK(error_of(R"(storage: {sqlite: waflow.db}
+devices:
+  - {name: shop, gateway: web, ai_fallback: {model: m}}
+ai: {models: {m: {provider: openai}}}
+)") == "/etc/waflow/waflow.yaml:3:45: devices[0].ai_fallback.system: missing: the fallback's "
+       "system prompt");
+  CHECK(error_of(R"(storage: {sqlite: waflow.db}
+devices:
+  - {name: shop, gateway: web, ai_fallback: {system: hi, history: 500}}
+ai: {models: {m: {provider: openai}}}
+)") == "/etc/waflow/waflow.yaml:3:67: devices[0].ai_fallback.history: expected a whole number "
+       "from 0 to 100, got '500'");
+  CHECK(error_of(R"(storage: {sqlite: waflow.db}
+devices:
+  - {name: shop, gateway: web, ai_fallback: {system: hi, temprature: 1}}
+ai: {models: {m: {provider: openai}}}
+)") == "/etc/waflow/waflow.yaml:3:58: devices[0].ai_fallback.temprature: unknown key (expected "
+       "one of: system, model, history, temperature, max_tokens)");
+}
