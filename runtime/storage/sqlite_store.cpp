@@ -102,7 +102,7 @@ void SqliteStore::writer_loop() {
     run_batch(batch);
     // Wake the callers only now: their outcome is durable (or refused).
     for (WriteRequest* request : batch) {
-      request->done.release();
+      request->finish();
     }
     batch.clear();
   }
