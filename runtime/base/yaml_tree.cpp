@@ -22,6 +22,8 @@
 #include <yaml-cpp/mark.h>
 #include <yaml-cpp/parser.h>
 
+#include "runtime/base/yaml_fast.h"
+
 namespace waflow::yaml {
 
 std::size_t Node::size() const {
@@ -393,7 +395,29 @@ TreeError from_mark(TreeError::Kind kind, const YAML::Mark& mark, std::string me
 
 }  // namespace
 
+std::optional<Tree> read_plain_subset(std::string_view text, const TreeOptions& options) {
+  TreeBuilder builder(text, options);
+  const std::size_t depth_limit =
+      options.max_depth == 0 ? std::numeric_limits<std::size_t>::max() : options.max_depth;
+  try {
+    if (!detail::send_plain_subset(text, depth_limit, builder)) {
+      return std::nullopt;
+    }
+  } catch (const Stop&) {
+    return std::nullopt;  // The subset reader stays under the builder's limits; never mind.
+  }
+  Tree tree;
+  tree.root = builder.root();
+  tree.created = builder.created();
+  return tree;
+}
+
 Tree build_tree(std::string_view text, const TreeOptions& options) {
+  if (options.fast) {
+    if (std::optional<Tree> tree = read_plain_subset(text, options)) {
+      return std::move(*tree);
+    }
+  }
   Tree tree;
   MemoryBuffer buffer(text);
   std::istream in(&buffer);

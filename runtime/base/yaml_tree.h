@@ -78,6 +78,11 @@ struct TreeOptions {
   bool unclosed_quote_is_error = true;
   // Read on after the first document and report a second one (SecondDocument).
   bool one_document = true;
+  // Read the plain subset of YAML that flows and transcripts are nearly always
+  // written in with a reader of its own, and only the rest with yaml-cpp: the
+  // tree, and every error, are the same either way (yaml_fast.h). Off, every
+  // text goes to yaml-cpp.
+  bool fast = false;
 };
 
 struct TreeError {
