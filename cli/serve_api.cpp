@@ -371,6 +371,27 @@ class WorkPool {
 
 // --- Answers -----------------------------------------------------------------
 
+// The error response of a refused or failed request, and its log line: a
+// warning for the caller's mistakes, an error with the reason for the server's.
+http::Response refusal(server::JsonLog& log, std::string_view method, std::string_view path,
+                       const Refused& r) {
+  if (r.status >= 500) {
+    log.error("api_failed", {{"method", method},
+                             {"path", path},
+                             {"status", r.status},
+                             {"code", r.code},
+                             {"error", r.message}});
+  } else {
+    log.warn("api_refused",
+             {{"method", method}, {"path", path}, {"status", r.status}, {"code", r.code}});
+  }
+  http::Response response = http::Response::error(r.status, r.code, r.message);
+  if (r.status == 401) {
+    response.headers.emplace_back("WWW-Authenticate", "Bearer");
+  }
+  return response;
+}
+
 // The Reply of one request, copyable so engine callbacks and pool jobs can hold
 // it, with what the log line of a refusal needs.
 class Answer {
@@ -386,21 +407,7 @@ class Answer {
   }
 
   void fail(int status, std::string_view code, const std::string& message) const {
-    if (status >= 500) {
-      log_->error("api_failed", {{"method", method_},
-                                 {"path", path_},
-                                 {"status", status},
-                                 {"code", code},
-                                 {"error", message}});
-    } else {
-      log_->warn("api_refused",
-                 {{"method", method_}, {"path", path_}, {"status", status}, {"code", code}});
-    }
-    http::Response response = http::Response::error(status, code, message);
-    if (status == 401) {
-      response.headers.emplace_back("WWW-Authenticate", "Bearer");
-    }
-    (*reply_)(std::move(response));
+    (*reply_)(refusal(*log_, method_, path_, Refused{status, std::string(code), message}));
   }
 
   void fail(const Refused& r) const { fail(r.status, r.code, r.message); }
@@ -548,13 +555,9 @@ struct Api::Impl {
   void add(http::HttpServer& server, std::string_view method, const std::string& pattern,
            std::string scope, Where where, Handler handler) {
     Impl* self = this;
-    auto route = [self, scope = std::move(scope), where, handler = std::move(handler)](
-                     http::Request request, http::Reply reply) {
+    auto route = [self, where, handler = std::move(handler)](http::Request request,
+                                                             http::Reply reply) {
       const Answer answer(self->ctx.log, request, std::move(reply));
-      if (std::optional<Refused> refused = self->refuse_token(request, scope, false)) {
-        answer.fail(*refused);
-        return;
-      }
       if (where == Where::IoThread) {
         guarded(*self, handler, request, answer);
         return;
@@ -566,6 +569,16 @@ struct Api::Impl {
       }
     };
     server.route(method, std::string(kBase) + pattern, http::HttpServer::Handler(route));
+    // The token is checked as soon as the header is read: a refused request's
+    // body (up to a 32 MiB bundle) is never read.
+    server.admit(method, std::string(kBase) + pattern,
+                 [self, scope = std::move(scope)](
+                     const http::Request& request) -> std::optional<http::Response> {
+                   if (std::optional<Refused> refused = self->refuse_token(request, scope, false)) {
+                     return refusal(self->ctx.log, request.method, request.path, *refused);
+                   }
+                   return std::nullopt;
+                 });
   }
 
   // The last-resort catch of every handler.
@@ -1091,16 +1104,7 @@ struct Api::Impl {
       if (!refused) {
         return std::nullopt;
       }
-      self->ctx.log.warn("api_refused", {{"method", request.method},
-                                         {"path", request.path},
-                                         {"status", refused->status},
-                                         {"code", refused->code}});
-      http::Response response =
-          http::Response::error(refused->status, refused->code, refused->message);
-      if (refused->status == 401) {
-        response.headers.emplace_back("WWW-Authenticate", "Bearer");
-      }
-      return response;
+      return refusal(self->ctx.log, request.method, request.path, *refused);
     };
     h.on_open = [self](const http::WsPtr& ws) {
       const std::string device(ws->request().query_param("device"));

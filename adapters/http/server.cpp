@@ -77,6 +77,7 @@ struct Core {
   Router router;
   std::vector<HttpServer::Handler> handlers;
   std::vector<std::uint64_t> body_limits;  // Per route; 0: options.max_body_bytes.
+  std::vector<HttpServer::Admit> admits;   // Per route; empty: none.
   std::uint64_t largest_body_limit = 0;    // Of the options and every route.
   Router ws_router;
   std::vector<WsHandler> ws_handlers;
@@ -550,9 +551,25 @@ class HttpSession final : public Connection, public std::enable_shared_from_this
     auto target = req.target();
     path_ = to_string(target.substr(0, std::min(target.find('?'), target.size())));
     body_limit_ = core_->options.max_body_bytes;
-    if (const Router::Match m = core_->router.match(method_, path_);
-        m.outcome == Router::Outcome::Found && core_->body_limits[m.route] != 0) {
-      body_limit_ = core_->body_limits[m.route];
+    if (Router::Match m = core_->router.match(method_, path_);
+        m.outcome == Router::Outcome::Found) {
+      if (const HttpServer::Admit& admit = core_->admits[m.route]) {
+        Request request = header_request();
+        request.params = std::move(m.params);
+        if (std::optional<Response> refusal = admit(request)) {
+          // Answered from the header alone: the body is never read (the
+          // graceful close drains what the client already sent).
+          version_ = req.version();
+          head_ = req.method() == bhttp::verb::head;
+          keep_alive_ = false;
+          state_ = State::Handling;
+          send_response(std::move(*refusal));
+          return;
+        }
+      }
+      if (core_->body_limits[m.route] != 0) {
+        body_limit_ = core_->body_limits[m.route];
+      }
     }
     if (const auto length = parser_->content_length(); length && *length > body_limit_) {
       on_read_error(bhttp::error::body_limit);
@@ -632,13 +649,9 @@ class HttpSession final : public Connection, public std::enable_shared_from_this
     send_response(Response::error(status, code, message));
   }
 
-  void on_request() {
-    state_ = State::Handling;
-    auto& req = parser_->get();
-    version_ = req.version();
-    keep_alive_ = req.keep_alive();
-    head_ = req.method() == bhttp::verb::head;
-
+  // The request as its header describes it: everything but the body.
+  Request header_request() const {
+    const auto& req = parser_->get();
     Request request;
     request.method = method_;
     request.target = to_string(req.target());
@@ -666,10 +679,21 @@ class HttpSession final : public Connection, public std::enable_shared_from_this
         it->second += to_string(field.value());
       }
     }
-    request.body = std::move(req.body());
-    request_bytes_ = request.body.size();
     request.remote_address = remote_address_;
     request.remote_port = remote_port_;
+    return request;
+  }
+
+  void on_request() {
+    state_ = State::Handling;
+    auto& req = parser_->get();
+    version_ = req.version();
+    keep_alive_ = req.keep_alive();
+    head_ = req.method() == bhttp::verb::head;
+
+    Request request = header_request();
+    request.body = std::move(req.body());
+    request_bytes_ = request.body.size();
 
     if (ws::is_upgrade(req)) {
       auto match = core_->ws_router.match("GET", path_);
@@ -978,6 +1002,7 @@ void HttpServer::route(std::string_view method, std::string_view pattern, Handle
   impl_->core->router.add(method, pattern);
   impl_->core->handlers.push_back(std::move(handler));
   impl_->core->body_limits.push_back(0);
+  impl_->core->admits.emplace_back();
 }
 
 void HttpServer::body_limit(std::string_view method, std::string_view pattern,
@@ -987,6 +1012,13 @@ void HttpServer::body_limit(std::string_view method, std::string_view pattern,
   WAFLOW_CHECK(route.has_value(), "body_limit() for a route that was not added");
   impl_->core->body_limits[*route] = bytes;
   impl_->core->largest_body_limit = std::max(impl_->core->largest_body_limit, bytes);
+}
+
+void HttpServer::admit(std::string_view method, std::string_view pattern, Admit admit) {
+  WAFLOW_CHECK(!impl_->started, "admission checks are set before start()");
+  const std::optional<std::size_t> route = impl_->core->router.find(method, pattern);
+  WAFLOW_CHECK(route.has_value(), "admit() for a route that was not added");
+  impl_->core->admits[*route] = std::move(admit);
 }
 
 void HttpServer::route(std::string_view method, std::string_view pattern, SyncHandler handler) {

@@ -118,6 +118,9 @@ class HttpServer {
   // move the Reply elsewhere and return.
   using Handler = std::function<void(Request, Reply)>;
   using SyncHandler = std::function<Response(const Request&)>;
+  // Decides on a request from its header, before its body is read: std::nullopt
+  // reads on, a Response refuses with it and closes the connection.
+  using Admit = std::function<std::optional<Response>(const Request&)>;
 
   explicit HttpServer(ServerOptions options);
   ~HttpServer();  // stop(0).
@@ -130,6 +133,11 @@ class HttpServer {
   // A body limit for one route instead of ServerOptions::max_body_bytes (a bundle
   // upload is larger than any webhook). Call after route() for the same pair.
   void body_limit(std::string_view method, std::string_view pattern, std::uint64_t bytes);
+  // An admission check for one route, run on the I/O thread as soon as the
+  // header is read (the Request has no body yet): a refused upload is answered
+  // at once, without reading, or making the client send, megabytes first (a
+  // client that asked for 100-continue never sends them). Call after route().
+  void admit(std::string_view method, std::string_view pattern, Admit admit);
   void websocket(std::string_view pattern, WsHandler handler);
 
   // Binds, listens and starts the I/O threads; returns the bound port.

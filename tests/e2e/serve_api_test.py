@@ -270,6 +270,20 @@ class ServeApi(unittest.TestCase):
         ws = EventSocket(self.server.port, "/api/v1/events?token=" + READER)
         self.assertEqual(ws.status, 101)
         ws.close()
+        # An upload is refused from its header: 30 MB announced with 100-continue,
+        # none of it sent, and the 403 comes (no 100 Continue first).
+        with socket.create_connection(("127.0.0.1", self.server.port), timeout=10) as s:
+            s.sendall(("POST /api/v1/deployments HTTP/1.1\r\nHost: t\r\n"
+                       f"Authorization: Bearer {READER}\r\n"
+                       "Content-Type: application/octet-stream\r\n"
+                       "Content-Length: 30000000\r\nExpect: 100-continue\r\n\r\n").encode())
+            answer = b""
+            while b"\r\n\r\n" not in answer:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                answer += chunk
+            self.assertTrue(answer.startswith(b"HTTP/1.1 403"), answer[:200])
         log = self.server.read_log()
         self.assertIn('"event":"api_refused"', log)
         for secret in (ADMIN, READER, SENDER, "e2e-wrong-token"):

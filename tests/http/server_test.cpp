@@ -262,6 +262,59 @@ TEST_CASE("a route may have its own body limit") {
   server.stop(std::chrono::milliseconds(1000));
 }
 
+TEST_CASE("an admission check answers from the header before any of the body is read") {
+  LogCollector logs;
+  HttpServer server(options_with(logs));
+  std::atomic<int> handled{0};
+  server.route("POST", "/upload/{name}", [&](const Request& r) {
+    handled += 1;
+    return Response::text(200, std::to_string(r.body.size()));
+  });
+  server.body_limit("POST", "/upload/{name}", 64u << 20);
+  std::string seen_name;
+  server.admit("POST", "/upload/{name}", [&](const Request& r) -> std::optional<Response> {
+    seen_name = std::string(r.param("name"));
+    if (r.header("authorization") != "Bearer good") {
+      return Response::error(401, "unauthorized", "no entry for " + std::string(r.param("name")));
+    }
+    return std::nullopt;
+  });
+  auto port = server.start();
+  REQUIRE(port.ok());
+  {
+    // 50 MB announced, not one byte of it sent: the refusal comes anyway.
+    RawConnection c(port.value());
+    REQUIRE(
+        c.send("POST /upload/big HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer bad\r\n"
+               "Content-Length: 50000000\r\nExpect: 100-continue\r\n\r\n"));
+    const std::string response = c.read_response();
+    CHECK(status_of(response) == 401);
+    CHECK(body_of(response).find("no entry for big") != std::string::npos);
+    CHECK(response.find("100 Continue") == std::string::npos);
+    CHECK(c.closed_by_peer());
+  }
+  {
+    // Without 100-continue, part of the body already sent: still refused and closed cleanly.
+    RawConnection c(port.value());
+    REQUIRE(c.send("POST /upload/part HTTP/1.1\r\nHost: t\r\nContent-Length: 1000000\r\n\r\n" +
+                   std::string(100000, 'x')));
+    CHECK(status_of(c.read_response()) == 401);
+  }
+  {
+    RawConnection c(port.value());
+    REQUIRE(
+        c.send("POST /upload/ok HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer good\r\n"
+               "Content-Length: 3000\r\n\r\n" +
+               std::string(3000, 'x')));
+    const std::string response = c.read_response();
+    CHECK(status_of(response) == 200);
+    CHECK(body_of(response) == "3000");
+  }
+  CHECK(seen_name == "ok");
+  CHECK(handled == 1);
+  server.stop(std::chrono::milliseconds(1000));
+}
+
 TEST_CASE("a body over the limit is 413, a header over the limit 431, and serving goes on") {
   LogCollector logs;
   ServerOptions options = options_with(logs);
