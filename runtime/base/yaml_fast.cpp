@@ -7,8 +7,9 @@
 // - a block sequence at its first '-'; an item on the dash line may itself be a
 //   mapping (at its first key's column) or a sequence;
 // - a mapping's value may be a sequence at the mapping's own column;
-// - one-line plain scalars, single- and double-quoted scalars, one-line flow
-//   sequences and mappings, comments, blank lines, a leading '---' line;
+// - one-line plain scalars, single- and double-quoted scalars, literal block
+//   scalars ('|', '|-'), one-line flow sequences and mappings, comments, blank
+//   lines, a leading '---' line;
 // - an empty value is a null whose mark is the next token's (the next key, '-'
 //   or closing of a collection, or the end of the text), as yaml-cpp gives it.
 // Marks are byte offsets, lines and byte columns, as yaml-cpp's UTF-8 stream
@@ -395,6 +396,10 @@ class SubsetReader {
       }
       return;
     }
+    if (peek(pos_) == '|') {
+      literal(indent);
+      return;
+    }
     if (!in_map) {
       if (is_seq_entry(pos_)) {
         block_sequence();
@@ -407,6 +412,97 @@ class SubsetReader {
     }
     inline_node();
     expect_line_end();
+  }
+
+  // A literal block scalar ('|' or '|-') in a block collection at `indent`,
+  // whose first line is not empty; leaves pos_ at the start of the first line
+  // after it. yaml-cpp takes the lines indented as deep as the first one, and
+  // at least one column deeper than the collection; folded scalars, kept final
+  // breaks, indentation indicators and leading or space-only empty lines, whose
+  // rules are finer, are left to it.
+  void literal(std::size_t indent) {
+    const YAML::Mark at = mark();
+    ++pos_;
+    const bool strip = peek(pos_) == '-';
+    if (strip) {
+      ++pos_;
+    }
+    skip_spaces();
+    if (peek(pos_) == '#' && text_[pos_ - 1] == ' ') {
+      while (!at_break(pos_)) {
+        ++pos_;
+      }
+    }
+    if (!at_break(pos_) || eof()) {
+      give_up();
+    }
+    next_line();
+    const std::size_t content = spaces_at(pos_);
+    if (content <= indent || at_break(pos_ + content)) {
+      give_up();
+    }
+    value_.clear();
+    std::size_t empty_lines = 0;
+    for (;;) {
+      const std::size_t spaces = spaces_at(pos_);
+      if (at_break(pos_ + spaces)) {
+        if (pos_ + spaces >= text_.size()) {
+          if (spaces > 0) {
+            give_up();  // yaml-cpp keeps the spaces of a last line without a break.
+          }
+          break;
+        }
+        if (spaces > content) {
+          give_up();
+        }
+        ++empty_lines;
+        pos_ += spaces;
+        next_line();
+        continue;
+      }
+      if (spaces < content) {
+        break;
+      }
+      if (!value_.empty() || empty_lines > 0) {
+        value_.append(empty_lines + 1, '\n');
+      }
+      empty_lines = 0;
+      std::size_t end = pos_ + content;
+      while (!at_break(end)) {
+        ++end;
+      }
+      value_.append(text_.substr(pos_ + content, end - pos_ - content));
+      if (end >= text_.size()) {
+        give_up();  // The last line has no break.
+      }
+      pos_ = end;
+      next_line();
+    }
+    if (!strip) {
+      value_ += '\n';
+    }
+    pos_ = line_start_;
+    send_quoted(at);
+  }
+
+  std::size_t spaces_at(std::size_t i) const {
+    std::size_t n = 0;
+    while (peek(i + n) == ' ') {
+      ++n;
+    }
+    return n;
+  }
+
+  // Past the line break at pos_.
+  void next_line() {
+    if (peek(pos_) == '\r') {
+      ++pos_;
+    }
+    if (peek(pos_) == '\n') {
+      ++pos_;
+      ++line_;
+      line_start_ = pos_;
+    }
   }
 
   // A scalar or flow collection that ends on this line.

@@ -447,6 +447,48 @@ const std::vector<std::string>& edge_cases() {
       "a: #\n",
       "a: b\n#\n",
       "a:\n#\n  b: 1\n",
+      // Literal block scalars.
+      "a: |\n  x\n",
+      "a: |-\n  x\n  y\n",
+      "a: |\n  x\n\n  y\n\n\nb: 1\n",
+      "a: |\n  x",
+      "a: |\n  x\n    y\n  z\n",
+      "a: | # c\n  x\n",
+      "a: |-#c\n  x\n",
+      "a: |+\n  x\n\n",
+      "a: |2\n   x\n",
+      "a: |\n\n  x\n",
+      "a: |\n  \n  x\n",
+      "a: |\n  x\n   \n  y\n",
+      "a: |\n  x\n \n  y\n",
+      "a: |\nb: 1\n",
+      "a: |\n",
+      "a: |",
+      "a: |\n  # not a comment\n",
+      "- |\n  x\n- |-\n  y\n",
+      "- a: |\n    x\n  b: 1\n",
+      "- a: |\n   x\n",
+      "- a: |\n  x\n",
+      "a:\n  b: |\n    x: y\n    - z\n  c: 1\n",
+      "a: |\n  x\n # c\nb: 1\n",
+      "a: >\n  x\n  y\n",
+      "a: |\r\n  x\r\n\r\n  y\r\n",
+      "a: |\n  x\n  ---\n",
+      "a: |\n  x\n---\n",
+      "a: |x\n  y\n",
+      "a: |\n  x\nb\n",
+      "a: |\n  x\n  b: c\n d: e\n",
+      "a: |\n  x\n...\n",
+      "|\n  x\n",
+      "a: |\n  x\n\n",
+      "a: |-\n  x\n\n\n",
+      "a: |\n  x\n  \n",
+      "a: |\n  é ✓\n",
+      "a: |\n x\n\n",
+      "a: |\n  x\n   \n",
+      "a: |\n  x\n     ",
+      "a: |\n  x\n  ",
+      "a: |\n  x\n\n  ",
   };
   return cases;
 }
@@ -569,14 +611,15 @@ TEST_CASE("the fast YAML reader agrees with yaml-cpp on edge cases") {
 
 TEST_CASE("the fast YAML reader leaves what is outside the subset to yaml-cpp") {
   for (const char* text :
-       {"a: &x 1\nb: *x\n", "a: !t x\n", "a: |\n  x\n", "a: b\n  c\n", "? a\n: b\n",
+       {"a: &x 1\nb: *x\n", "a: !t x\n", "a: >\n  x\n", "a: b\n  c\n", "? a\n: b\n",
         "%YAML 1.2\n---\na: 1\n", "a: 1\n---\nb: 2\n", "a:\n\tb: 1\n", "a: \"x\n  y\"\n",
         "a: [\n  b]\n", "", "# only a comment\n", "a: b: c\n", "a: \"unclosed\n"}) {
     INFO(text);
     CHECK_FALSE(read_plain_subset(text, TreeOptions{}).has_value());
   }
   // And takes what is inside it.
-  for (const char* text : {"a: b\n", "- a\n- b: [c, {d: 'e'}]\n", "---\na:\n- \"x\"\n"}) {
+  for (const char* text :
+       {"a: b\n", "- a\n- b: [c, {d: 'e'}]\n", "---\na:\n- \"x\"\n", "a: |-\n  x\nb: 1\n"}) {
     INFO(text);
     CHECK(read_plain_subset(text, TreeOptions{}).has_value());
   }
