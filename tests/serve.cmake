@@ -47,3 +47,14 @@ add_test(NAME serve.webchat.end_to_end
   COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/e2e/serve_webchat_test.py
           --waflow $<TARGET_FILE:waflow>)
 set_tests_properties(serve.webchat.end_to_end PROPERTIES TIMEOUT 180)
+
+# A device's AI fallback chatbot: the real binary with the mock Graph API and the mock
+# OpenAI-compatible server of serve_ai_test.py. ctest names start with "serve.ai_fallback.".
+foreach(case IN ITEMS an_unmatched_message_is_answered_by_the_model
+                      a_message_that_matches_a_trigger_starts_the_flow_instead
+                      a_model_that_is_down_leaves_the_message_unanswered_and_logs_it)
+  add_test(NAME serve.ai_fallback.${case}
+    COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/e2e/serve_fallback_test.py
+            --waflow $<TARGET_FILE:waflow> ServeFallback.test_${case})
+  set_tests_properties(serve.ai_fallback.${case} PROPERTIES TIMEOUT 120)
+endforeach()

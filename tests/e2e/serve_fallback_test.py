@@ -1,0 +1,145 @@
+#!/usr/bin/env python3
+"""End-to-end tests of a device's AI fallback chatbot in `waflow serve`.
+
+The real binary runs on 127.0.0.1 with a SQLite file in a temp dir, the pizza flow
+(trigger exact "hi"), its Graph API pointed at the mock of serve_meta_test.py and its
+model at the mock OpenAI-compatible server of serve_ai_test.py. The device has an
+`ai_fallback`: a message no flow takes is answered by the model; a message that matches
+a trigger starts the flow instead; a model that is down leaves the contact unanswered
+and the log says why.
+
+Nothing sleeps to wait for something: every wait polls with a bound.
+
+  serve_fallback_test.py --waflow build/waflow [unittest args]
+"""
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import serve_meta_test as meta  # noqa: E402  (the Graph mock and the server process)
+import serve_ai_test as ai  # noqa: E402  (the mock models)
+
+WAIT_S = 30
+
+
+class FallbackServer(meta.Server):
+    """waflow serve with the pizza flow and a fallback chatbot on its device."""
+
+    def __init__(self, workdir, graph_port, models_port):
+        super().__init__(workdir, graph_port)
+        base = "http://127.0.0.1:%d" % models_port
+        with open(self.config, "a") as f:
+            f.write(f"""    ai_fallback:
+      system: "You answer for Pizza Bot. The customer is {{{{contact.name}}}}."
+      history: 4
+ai:
+  models:
+    mock/primary:
+      provider: openai
+      model: primary-1
+      base_url: {base}/primary/v1
+      max_retries: 1
+      timeout: 10s
+""")
+
+
+class ServeFallback(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory(prefix="waflow-serve-fallback-")
+        self.graph = meta.MockGraph()
+        self.models = ai.MockModels()
+        self.server = FallbackServer(self.tmp.name, self.graph.port, self.models.port)
+        self.server.start()
+        self.seq = 0
+
+    def tearDown(self):
+        try:
+            code = self.server.stop()
+            if code not in (None, 0):
+                print(self.server.read_log(), file=sys.stderr)
+            self.assertIn(code, (None, 0), "waflow serve did not stop cleanly")
+        finally:
+            self.graph.close()
+            self.models.close()
+            self.tmp.cleanup()
+
+    def say(self, wa_id, text):
+        self.seq += 1
+        msg_id = "wamid.in.%s.%d" % (self._testMethodName, self.seq)
+        payload = meta.message_webhook(wa_id, "Ana", meta.text_message(wa_id, msg_id, text))
+        status, body = self.server.webhook(payload)
+        self.assertEqual(status, 200, body)
+
+    def texts(self, wa_id, count):
+        return [meta.text_of(s) for s in self.graph.wait_for(wa_id, count)]
+
+    def wait_log(self, needle):
+        deadline = time.monotonic() + WAIT_S
+        while time.monotonic() < deadline:
+            log = self.server.read_log()
+            if needle in log:
+                return log
+            time.sleep(0.05)
+        raise AssertionError("no %r in the log:\n%s" % (needle, self.server.read_log()))
+
+    def test_an_unmatched_message_is_answered_by_the_model(self):
+        wa = "15550002001"
+        self.say(wa, "do you deliver on sundays?")
+        self.assertEqual(self.texts(wa, 1), ["primary says: do you deliver on sundays?"])
+        body = self.models.got("primary")[0]
+        self.assertEqual(body["model"], "primary-1")
+        self.assertEqual(body["messages"][0], {
+            "role": "system", "content": "You answer for Pizza Bot. The customer is Ana."})
+        self.assertEqual(body["messages"][-1],
+                         {"role": "user", "content": "do you deliver on sundays?"})
+        # The next turn sees the exchange as history.
+        self.server.settle()
+        self.say(wa, "and on mondays?")
+        self.assertEqual(self.texts(wa, 2)[1], "primary says: and on mondays?")
+        self.assertEqual(self.models.got("primary")[1]["messages"][1:], [
+            {"role": "user", "content": "do you deliver on sundays?"},
+            {"role": "assistant", "content": "primary says: do you deliver on sundays?"},
+            {"role": "user", "content": "and on mondays?"},
+        ])
+        self.assertIn('"step":"ai_fallback"', self.server.read_log())
+
+    def test_a_message_that_matches_a_trigger_starts_the_flow_instead(self):
+        wa = "15550002002"
+        self.say(wa, "hi")
+        self.assertEqual(self.texts(wa, 2), ["Welcome to Pizza Bot, Ana!", "What would you like?"])
+        # The flow is waiting: its ask takes the next message, not the fallback.
+        self.say(wa, "what do you have?")
+        self.texts(wa, 3)
+        self.server.settle()
+        self.assertEqual(self.models.got("primary"), [])
+
+    def test_a_model_that_is_down_leaves_the_message_unanswered_and_logs_it(self):
+        wa = "15550002003"
+        self.models.script("primary", [(500, {}, ai.error_body(500)), (500, {}, ai.error_body(500)),
+                                       (200, {}, None)])
+        self.say(wa, "hello?")
+        log = self.wait_log('"event":"ai_fallback_failed"')
+        self.assertIn(wa, [line for line in log.splitlines() if "ai_fallback_failed" in line][0])
+        self.server.settle()
+        self.assertEqual(self.graph.to(wa), [])
+        self.assertEqual(len(self.models.got("primary")), 2)  # 1 + max_retries 1, no more.
+        # The next message is answered again.
+        self.say(wa, "hello again")
+        self.assertEqual(self.texts(wa, 1), ["primary says: hello again"])
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--waflow", required=True)
+    args, rest = parser.parse_known_args()
+    meta.WAFLOW = os.path.abspath(args.waflow)
+    unittest.main(argv=[sys.argv[0]] + rest, verbosity=2)
+
+
+if __name__ == "__main__":
+    main()
