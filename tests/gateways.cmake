@@ -12,3 +12,10 @@ target_link_libraries(waflow_gateway_tests PRIVATE
   waflow_warnings waflow_gateways nlohmann_json::nlohmann_json CURL::libcurl
   Catch2::Catch2WithMain)
 catch_discover_tests(waflow_gateway_tests TEST_PREFIX "gateways.")
+
+# Media downloads through the gateways' media requests, over real HTTP against a fake Graph API
+# and a fake WAHA on 127.0.0.1.
+add_executable(waflow_media_tests ${CMAKE_CURRENT_LIST_DIR}/gateways/media_test.cpp)
+target_link_libraries(waflow_media_tests PRIVATE
+  waflow_warnings waflow_media waflow_http Catch2::Catch2WithMain)
+catch_discover_tests(waflow_media_tests TEST_PREFIX "gateways.media.")

@@ -127,6 +127,24 @@ struct SendResult {
   std::int64_t retry_after_ms = -1;
 };
 
+// Downloading the media of a user's message (an image, a voice note...). A gateway does no I/O:
+// it builds the requests and reads their answers, and media.h's download_media() performs them
+// (Meta: GET /{media-id} for a short-lived URL, then GET that URL, both with the bearer token;
+// WAHA: GET the message's media.url with X-Api-Key).
+struct MediaAnswer {
+  enum class Kind : std::uint8_t {
+    Next,    // make `next` and read its answer as the following step
+    File,    // the answer's body is the file
+    Failed,  // `error` says why; `transient` when trying again later may work
+  };
+  Kind kind = Kind::Failed;
+  OutboundRequest next;
+  std::string mime;        // the file's type when the provider says (else the answer's type)
+  std::int64_t size = -1;  // its size in bytes when the provider says before the download
+  bool transient = false;
+  std::string error;
+};
+
 class Gateway {
  public:
   virtual ~Gateway() = default;
@@ -142,10 +160,20 @@ class Gateway {
   // Maps the provider's answer to one of those requests. http_status 0 means no answer came.
   virtual SendResult parse_send_result(int http_status, std::string_view body,
                                        std::string_view retry_after_header) const = 0;
+  // The first request that fetches the media of an inbound message as parse_webhook() shaped it
+  // (its `id` for Meta, its `url` for WAHA); an error when the message carries none.
+  virtual Result<OutboundRequest> media_request(const vm::Value& message) const;
+  // Reads the answer to step `step` of a download (0: media_request()'s). http_status 0 means
+  // no answer came.
+  virtual MediaAnswer read_media(int step, int http_status, std::string_view body,
+                                 std::string_view content_type) const;
   // Whether buttons and lists go out as numbered text, so that a reply "2" should be read
   // with numbered_reply() (options.h) against the last options sent.
   virtual bool numbered_options() const { return false; }
 };
+
+// A failed media step: transient for no answer (0), 408, 429 and 5xx; `what` names the step.
+MediaAnswer media_failure(int http_status, std::string_view what);
 
 // A readable name of a send outcome ("sent", "rate limited"...), for logs and tests.
 std::string_view outcome_name(SendOutcome outcome);

@@ -9,6 +9,8 @@
 #include "adapters/gateways/meta.h"
 
 #include <algorithm>
+#include <cctype>
+#include <cstdlib>
 #include <utility>
 
 #include "adapters/gateways/options.h"
@@ -228,6 +230,61 @@ class MetaGateway final : public Gateway {
                        {"Content-Type", "application/json"}};
     request.body = wire::dump(body);
     return std::vector<OutboundRequest>{std::move(request)};
+  }
+
+  Result<OutboundRequest> media_request(const Value& message) const override {
+    const std::string id = wire::value_text(message, "id");
+    if (id.empty()) {
+      return Error{ErrorCode::InvalidInput, "the message carries no media id"};
+    }
+    for (const char c : id) {
+      if (std::isalnum(static_cast<unsigned char>(c)) == 0 && c != '_' && c != '-' && c != '.') {
+        return Error{ErrorCode::InvalidInput, "'" + id + "' is not a media id"};
+      }
+    }
+    OutboundRequest request;
+    request.method = "GET";
+    request.url = config_.graph_base + "/" + config_.graph_version + "/" + id;
+    request.headers = {{"Authorization", "Bearer " + config_.access_token}};
+    return request;
+  }
+
+  // Step 0 answers {url, mime_type, sha256, file_size, id}; step 1 is the file, fetched from
+  // that URL with the same bearer token (the URL alone is refused).
+  MediaAnswer read_media(int step, int http_status, std::string_view body,
+                         std::string_view content_type) const override {
+    if (http_status < 200 || http_status >= 300) {
+      return media_failure(http_status, step == 0 ? "the media lookup" : "the media download");
+    }
+    MediaAnswer out;
+    if (step != 0) {
+      out.kind = MediaAnswer::Kind::File;
+      out.mime = std::string(content_type);
+      return out;
+    }
+    const Json doc = Json::parse(body, nullptr, false);
+    const std::string url = doc.is_object() ? wire::text(doc, "url") : std::string();
+    if (!wire::is_url(url)) {
+      out.error = "the media lookup answered no download URL";
+      return out;
+    }
+    out.kind = MediaAnswer::Kind::Next;
+    out.next.method = "GET";
+    out.next.url = url;
+    out.next.headers = {{"Authorization", "Bearer " + config_.access_token}};
+    out.mime = wire::text(doc, "mime_type");
+    if (std::optional<double> size = wire::number(doc, "file_size"); size && *size >= 0) {
+      out.size = static_cast<std::int64_t>(*size);
+    } else if (const Json* text = wire::field(doc, "file_size"); text != nullptr) {
+      // Some answers carry the size as a string.
+      const std::string t = wire::scalar_text(text);
+      char* end = nullptr;
+      const long long n = std::strtoll(t.c_str(), &end, 10);
+      if (!t.empty() && end == t.c_str() + t.size() && n >= 0) {
+        out.size = n;
+      }
+    }
+    return out;
   }
 
   SendResult parse_send_result(int http_status, std::string_view body,
