@@ -82,7 +82,7 @@ struct TreeOptions {
   // written in with a reader of its own, and only the rest with yaml-cpp: the
   // tree, and every error, are the same either way (yaml_fast.h). Off, every
   // text goes to yaml-cpp.
-  bool fast = false;
+  bool fast = true;
 };
 
 struct TreeError {
