@@ -82,6 +82,7 @@ struct AiRouter::Impl : std::enable_shared_from_this<AiRouter::Impl> {
   http::HttpClient& client;
   std::vector<ModelConfig> models;
   RouterOptions options;
+  AttemptObserver observer;  // Set before the first call, read only afterwards.
 
   mutable std::mutex mutex;  // breakers, timers, rng, stopping
   std::map<std::string, Breaker, std::less<>> breakers;
@@ -244,6 +245,13 @@ struct AiRouter::Impl : std::enable_shared_from_this<AiRouter::Impl> {
     call->stats.trail.push_back(std::move(a));
   }
 
+  // A request sent has ended: the trail's last entry describes it.
+  void observe(const CallPtr& call) {
+    if (observer) {
+      observer(call->stats.trail.back());
+    }
+  }
+
   // Moves to the next target of the chain.
   void fail_over(const CallPtr& call) {
     ++call->index;
@@ -328,6 +336,7 @@ struct AiRouter::Impl : std::enable_shared_from_this<AiRouter::Impl> {
     if (result.ok()) {
       record(m, true, probe);
       note(call, m, response.status, "ok", "", elapsed);
+      observe(call);
       CallResult r;
       r.response = std::move(result).value();
       call->stats.model_name = m.name;
@@ -343,6 +352,7 @@ struct AiRouter::Impl : std::enable_shared_from_this<AiRouter::Impl> {
     note(call, m, e.status,
          std::string(class_name(e.error_class)) + " " + std::string(reason_name(e.reason)),
          e.message, elapsed);
+    observe(call);
     call->stats.model_name = m.name;
     call->stats.provider = std::string(kind_name(m.provider.kind));
     call->last_error = e;
@@ -427,6 +437,10 @@ void AiRouter::call(std::string_view model_name, ChatRequest request, std::int64
   }
   // Every call starts on the timer thread, so the callback never runs inside call().
   impl_->schedule(std::move(call), Clock::now());
+}
+
+void AiRouter::set_attempt_observer(AttemptObserver observer) {
+  impl_->observer = std::move(observer);
 }
 
 BreakerState AiRouter::breaker(std::string_view model_name) const {

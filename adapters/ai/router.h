@@ -62,7 +62,7 @@ struct Attempt {
   int status = 0;
   std::string outcome;  // "ok", "retry rate_limit", "failover context_window", "breaker open"...
   std::string message;
-  std::int64_t elapsed_ms = 0;
+  std::int64_t elapsed_ms = 0;  // From sending the request to its answer (0: not sent).
 };
 
 // What a call cost and who answered, for the engine's log and counters.
@@ -90,6 +90,9 @@ enum class BreakerState : std::uint8_t { Closed, Open, HalfOpen };
 class AiRouter {
  public:
   using Callback = std::function<void(CallResult)>;
+  // Sees each request sent to a provider once it ended (answered, refused or failed), with its
+  // own time: per-attempt figures, where CallStats times the whole call.
+  using AttemptObserver = std::function<void(const Attempt&)>;
 
   // The client must outlive the router. Check the models with check_models() first.
   AiRouter(http::HttpClient& client, std::vector<ModelConfig> models, RouterOptions options = {});
@@ -105,6 +108,9 @@ class AiRouter {
   // Fails calls waiting for a backoff with "router shut down"; calls in flight end when the
   // client answers them. Idempotent; not from a callback.
   void shutdown();
+
+  // Set before the first call(). It runs on the HTTP client's thread and must not block.
+  void set_attempt_observer(AttemptObserver observer);
 
   BreakerState breaker(std::string_view model_name) const;
   const std::vector<ModelConfig>& models() const;

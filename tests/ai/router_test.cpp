@@ -204,6 +204,37 @@ TEST_CASE("a 429 with Retry-After is retried after the wait, then the answer com
   CHECK(at[1] - at[0] >= std::chrono::milliseconds(950));
 }
 
+TEST_CASE(
+    "the attempt observer sees a 500 then an answer as two requests, each with its own time") {
+  Providers p;
+  p.script("main", {error_line(500), ok_line("Hello")});
+  http::HttpClient client;
+  RouterOptions options = fast();
+  options.backoff_initial_ms = 300;
+  options.backoff_max_ms = 300;
+  options.jitter = 0;
+  AiRouter router(client, {p.model("main")}, options);
+  std::mutex mutex;
+  std::vector<Attempt> seen;
+  router.set_attempt_observer([&](const Attempt& a) {
+    const std::lock_guard<std::mutex> lock(mutex);
+    seen.push_back(a);
+  });
+  const CallResult r = call_once(router, "main");
+  REQUIRE(r.ok());
+  // The observer runs before the call's callback, so both are in.
+  const std::lock_guard<std::mutex> lock(mutex);
+  REQUIRE(seen.size() == 2);
+  CHECK(seen[0].model_name == "main");
+  CHECK(seen[0].provider == "openai");
+  CHECK(seen[0].status == 500);
+  CHECK(seen[0].outcome == "retry server_error");
+  CHECK(seen[1].status == 200);
+  CHECK(seen[1].outcome == "ok");
+  // Each attempt is timed alone: the 300 ms backoff between them is in neither.
+  CHECK(seen[0].elapsed_ms + 300 + seen[1].elapsed_ms <= r.stats.latency_ms);
+}
+
 TEST_CASE("5xx answers are retried up to max_retries, then the fallback model answers") {
   Providers p;
   p.script("main", {error_line(500)});
