@@ -80,7 +80,16 @@ void print_stats(const nlohmann::json& stats) {
   for (const auto& s : list("steps")) {
     steps.push_back({cell(s, "flow"), cell(s, "step"), cell(s, "dropped"), cell(s, "active")});
   }
-  std::printf("Steps\n%s", render_table({"FLOW", "STEP", "DROPPED", "ACTIVE"}, steps).c_str());
+  std::printf("Steps\n%s\n", render_table({"FLOW", "STEP", "DROPPED", "ACTIVE"}, steps).c_str());
+  std::vector<TableRow> ai;
+  for (const auto& u : list("ai_usage")) {
+    ai.push_back({cell(u, "day"), cell(u, "provider"), cell(u, "model"), cell(u, "calls"),
+                  cell(u, "errors"), cell(u, "input_tokens"), cell(u, "output_tokens"),
+                  cell(u, "latency_p50_ms"), cell(u, "latency_mean_ms")});
+  }
+  const TableRow ai_header = {"DAY",       "PROVIDER",   "MODEL",  "CALLS",  "ERRORS",
+                              "TOKENS IN", "TOKENS OUT", "P50 MS", "MEAN MS"};
+  std::printf("AI usage\n%s", render_table(ai_header, ai).c_str());
 }
 
 int run_query(const QueryOptions& o) {

@@ -1004,9 +1004,22 @@ struct Api::Impl {
       steps.push_back(
           {{"flow", s.flow}, {"step", s.step}, {"dropped", s.dropped}, {"active", s.active}});
     }
+    Json ai = Json::array();
+    for (const storage::AiUsageCount& u : stats.value().ai_usage) {
+      ai.push_back({{"day", u.day},
+                    {"provider", u.provider},
+                    {"model", u.model},
+                    {"calls", u.calls},
+                    {"errors", u.errors},
+                    {"input_tokens", u.input_tokens},
+                    {"output_tokens", u.output_tokens},
+                    {"latency_p50_ms", u.latency_p50_ms},
+                    {"latency_mean_ms", u.latency_mean_ms}});
+    }
     answer.json(200, {{"messages_per_day", std::move(days)},
                       {"flows", std::move(flows)},
-                      {"steps", std::move(steps)}});
+                      {"steps", std::move(steps)},
+                      {"ai_usage", std::move(ai)}});
   }
 
   // --- Contacts ---

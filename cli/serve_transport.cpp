@@ -114,6 +114,27 @@ struct SendChain : std::enable_shared_from_this<SendChain> {
 
 }  // namespace
 
+void ServeTransport::set_ai(ai::AiRouter* router, ai::StepRunner* runner, server::Metrics* metrics,
+                            server::JsonLog* log) {
+  ai_ = runner;
+  metrics_ = metrics;
+  log_ = log;
+  if (router == nullptr || metrics == nullptr) {
+    return;
+  }
+  // One observation per HTTP attempt: retries, fallbacks and tool rounds each count alone,
+  // so the histogram says how fast each provider answers, not how long steps wait.
+  router->set_attempt_observer([metrics](const ai::Attempt& a) {
+    metrics
+        ->histogram("waflow_llm_request_duration_seconds",
+                    "Requests to AI providers: one per HTTP attempt, from sending to the answer",
+                    {{"provider", a.provider},
+                     {"model", a.model_name},
+                     {"result", a.outcome == "ok" ? "ok" : "error"}})
+        .observe(static_cast<double>(a.elapsed_ms) / 1000.0);
+  });
+}
+
 void ServeTransport::deliver(const storage::OutboxRow& row,
                              std::function<void(DeliveryResult)> done) {
   if (row.kind == "send") {
@@ -252,21 +273,23 @@ void ServeTransport::ai_step(const storage::OutboxRow& row,
       [this, done = std::move(done), envelope = readable ? std::move(envelope) : Value()](
           std::string answer, const ai::StepReport& report) {
         Value v = ai_answer_value(answer, envelope);
-        record(report);
-        done(answered(std::move(v)));
+        DeliveryResult r = answered(std::move(v));
+        r.ai_usage = record(report);
+        done(std::move(r));
       },
       model);
 }
 
-void ServeTransport::record(const ai::StepReport& report) {
+storage::AiUsage ServeTransport::record(const ai::StepReport& report) {
   const std::string provider = report.provider.empty() ? "none" : report.provider;
   const std::string model = report.model_name.empty() ? "none" : report.model_name;
   if (metrics_ != nullptr) {
     metrics_
         ->histogram(
-            "waflow_llm_request_duration_seconds",
-            "AI steps: from the first request to the answer, tool calls included",
-            {{"provider", provider}, {"model", model}, {"outcome", report.ok ? "ok" : "error"}})
+            "waflow_ai_step_duration_seconds",
+            "AI steps: from the first request to the answer, retries, fallbacks and tool "
+            "calls included",
+            {{"provider", provider}, {"model", model}, {"result", report.ok ? "ok" : "error"}})
         .observe(static_cast<double>(report.latency_ms) / 1000.0);
     metrics_
         ->counter("waflow_llm_tokens_total", "Tokens of AI calls, as the providers counted them",
@@ -294,6 +317,16 @@ void ServeTransport::record(const ai::StepReport& report) {
                  {"ok", report.ok},
                  {"error", report.error}});
   }
+  storage::AiUsage usage;
+  usage.provider = provider;
+  usage.model = model;
+  usage.flow = report.flow;
+  usage.step = report.step;
+  usage.input_tokens = report.input_tokens;
+  usage.output_tokens = report.output_tokens;
+  usage.latency_ms = report.latency_ms;
+  usage.ok = report.ok;
+  return usage;
 }
 
 }  // namespace waflow::cli

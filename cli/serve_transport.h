@@ -31,14 +31,14 @@ class ServeTransport final : public server::Transport {
   // open pages, and waits in the outbox (retried) while none is open.
   void add_web_device(const std::string& device, webchat::WebChat* chat) { chats_[device] = chat; }
 
-  // AI steps: answered by `runner` (kept alive by the caller). Each step logs one
-  // `ai_call` line (no prompt text) and counts its latency and tokens in `metrics`.
-  // Without a runner, AI rows are left to the engine, which answers them with an error.
-  void set_ai(ai::StepRunner* runner, server::Metrics* metrics, server::JsonLog* log) {
-    ai_ = runner;
-    metrics_ = metrics;
-    log_ = log;
-  }
+  // AI steps: answered by `runner` over `router` (both kept alive by the caller). Each
+  // request the router sends is timed in `metrics` on its own
+  // (waflow_llm_request_duration_seconds); each step logs one `ai_call` line (no prompt
+  // text), counts its tokens and its whole time, and hands its usage to the store with its
+  // answer. Without a runner, AI rows are left to the engine, which answers them with an error.
+  // Call before the first delivery.
+  void set_ai(ai::AiRouter* router, ai::StepRunner* runner, server::Metrics* metrics,
+              server::JsonLog* log);
   // The model of `device`'s AI steps that name none.
   void set_device_model(const std::string& device, std::string model) {
     device_models_[device] = std::move(model);
@@ -54,7 +54,8 @@ class ServeTransport final : public server::Transport {
   void send(const storage::OutboxRow& row, std::function<void(server::DeliveryResult)> done);
   void call(const storage::OutboxRow& row, std::function<void(server::DeliveryResult)> done);
   void ai_step(const storage::OutboxRow& row, std::function<void(server::DeliveryResult)> done);
-  void record(const ai::StepReport& report);
+  // Counts and logs a finished step; returns what it used, for the store.
+  storage::AiUsage record(const ai::StepReport& report);
 
   http::HttpClient& client_;
   std::map<std::string, const gateways::Gateway*> gateways_;

@@ -1257,7 +1257,7 @@ struct Engine::Impl {
         in.received_ms = now;
         answer = std::move(in);
       }
-      Result<bool> marked = store.mark_sent(row.id, r.provider_message_id, now, answer);
+      Result<bool> marked = store.mark_sent(row.id, r.provider_message_id, now, answer, r.ai_usage);
       if (!marked) {
         log.error("mark_sent_failed", {{"id", row.id}, {"error", marked.error().message}});
         return;

@@ -31,6 +31,8 @@ struct DeliveryResult {
   bool device_fault = true;
   // For calls a conversation waits on (http): the answer it resumes with.
   std::optional<vm::Value> answer;
+  // For AI steps: what the step used, stored in the same transaction as the answer.
+  std::optional<storage::AiUsage> ai_usage;
 };
 
 class Transport {

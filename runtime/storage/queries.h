@@ -107,10 +107,24 @@ struct StepCount {
   std::int64_t active = 0;
 };
 
+// AI steps of one UTC day and one model (as the config names it).
+struct AiUsageCount {
+  std::string day;  // "2024-05-01" (UTC).
+  std::string provider;
+  std::string model;
+  std::int64_t calls = 0;   // Steps answered.
+  std::int64_t errors = 0;  // Of those, the ones that took their error exit.
+  std::int64_t input_tokens = 0;
+  std::int64_t output_tokens = 0;
+  std::int64_t latency_p50_ms = 0;  // The median step (the lower middle one of an even count).
+  std::int64_t latency_mean_ms = 0;
+};
+
 struct Stats {
   std::vector<DayCount> messages_per_day;  // Oldest day first.
   std::vector<FlowCount> flows;            // By flow name.
   std::vector<StepCount> steps;            // By flow, then most dropped first.
+  std::vector<AiUsageCount> ai_usage;      // Oldest day first, then by provider and model.
 };
 
 struct Health {

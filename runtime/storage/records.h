@@ -71,6 +71,19 @@ struct NewInbox {
   Millis received_ms = 0;
 };
 
+// What one AI step used, written with the answer it produced (Store::mark_sent), for the usage
+// stats. The conversation comes from the outbox row, the day from the time of the answer.
+struct AiUsage {
+  std::string provider;  // "openai", "anthropic", ...: "none" when no model was tried.
+  std::string model;     // The model's name in the config: "openai/gpt-4o-mini".
+  std::string flow;
+  std::string step;
+  std::int64_t input_tokens = 0;
+  std::int64_t output_tokens = 0;
+  std::int64_t latency_ms = 0;  // From the step's first request to its answer.
+  bool ok = true;               // False: the step took its error exit.
+};
+
 struct InboxRow {
   std::int64_t id = 0;
   InboxKind kind = InboxKind::Message;

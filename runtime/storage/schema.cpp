@@ -143,6 +143,24 @@ CREATE TABLE deployments (
   rolled_back_by TEXT
 );
 )sql",
+    // 2: what AI steps used (tokens, latency, ok), one row per step, written with its answer.
+    R"sql(
+CREATE TABLE ai_usage (
+  id INTEGER PRIMARY KEY,
+  contact_id INTEGER NOT NULL REFERENCES contacts (id),
+  device TEXT NOT NULL,
+  at_ms INTEGER NOT NULL,
+  provider TEXT NOT NULL,
+  model TEXT NOT NULL,
+  flow TEXT NOT NULL,
+  step TEXT NOT NULL,
+  input_tokens INTEGER NOT NULL,
+  output_tokens INTEGER NOT NULL,
+  latency_ms INTEGER NOT NULL,
+  ok INTEGER NOT NULL
+);
+CREATE INDEX ai_usage_by_time ON ai_usage (at_ms);
+)sql",
 };
 
 }  // namespace

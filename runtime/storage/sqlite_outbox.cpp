@@ -139,7 +139,8 @@ Result<std::vector<OutboxRow>> SqliteStore::claim_outbox(Millis now_ms, int limi
 }
 
 Result<bool> SqliteStore::mark_sent(std::int64_t id, const std::string& provider_message_id,
-                                    Millis now_ms, const std::optional<NewInbox>& answer) {
+                                    Millis now_ms, const std::optional<NewInbox>& answer,
+                                    const std::optional<AiUsage>& usage) {
   return write<bool>("mark sent", [&](sql::Db& db) -> Result<bool> {
     std::optional<OutboxRow> row = find_outbox(db, id);
     if (!row) {
@@ -160,6 +161,23 @@ Result<bool> SqliteStore::mark_sent(std::int64_t id, const std::string& provider
     if (answer) {
       NewInbox row_in = *answer;
       add_inbox(db, row->contact_id, row_in);
+    }
+    if (usage) {
+      db.query(
+            "INSERT INTO ai_usage (contact_id, device, at_ms, provider, model, flow, step, "
+            "input_tokens, output_tokens, latency_ms, ok) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+          .bind(1, row->contact_id)
+          .bind(2, row->key.device)
+          .bind(3, now_ms)
+          .bind(4, usage->provider)
+          .bind(5, usage->model)
+          .bind(6, usage->flow)
+          .bind(7, usage->step)
+          .bind(8, usage->input_tokens)
+          .bind(9, usage->output_tokens)
+          .bind(10, usage->latency_ms)
+          .bind(11, usage->ok ? 1 : 0)
+          .run();
     }
     return true;
   });

@@ -4,7 +4,9 @@
 #include <charconv>
 #include <chrono>
 #include <cstdio>
+#include <map>
 #include <string>
+#include <tuple>
 #include <utility>
 
 #include "runtime/storage/sqlite_store_impl.h"
@@ -238,6 +240,50 @@ Result<Stats> SqliteStore::stats(const StatsFilter& filter) {
       bind(q);
       while (q.next()) {
         stats.steps.push_back(StepCount{q.text(0), q.text(1), q.i64(2), q.i64(3)});
+      }
+    }
+    {
+      // AI usage per day and model; the median comes from a second pass that ranks each
+      // group's latencies (window functions), still one scan of the range.
+      constexpr const char* kUsageRows =
+          "FROM ai_usage WHERE (?1 = '' OR device = ?1) AND (?2 = '' OR flow = ?2) "
+          "AND (?3 IS NULL OR at_ms >= ?3) AND (?4 IS NULL OR at_ms < ?4) ";
+      sql::Query q = db.query(
+          std::string("SELECT at_ms / 86400000 AS day, provider, model, count(*), sum(ok = 0), "
+                      "sum(input_tokens), sum(output_tokens), "
+                      "CAST(round(avg(latency_ms)) AS INTEGER) ") +
+          kUsageRows + "GROUP BY day, provider, model ORDER BY day, provider, model");
+      bind(q);
+      while (q.next()) {
+        AiUsageCount c;
+        c.day = day_name(q.i64(0));
+        c.provider = q.text(1);
+        c.model = q.text(2);
+        c.calls = q.i64(3);
+        c.errors = q.i64(4);
+        c.input_tokens = q.i64(5);
+        c.output_tokens = q.i64(6);
+        c.latency_mean_ms = q.i64(7);
+        stats.ai_usage.push_back(std::move(c));
+      }
+      sql::Query m = db.query(
+          std::string("SELECT day, provider, model, latency_ms FROM ("
+                      "SELECT at_ms / 86400000 AS day, provider, model, latency_ms, "
+                      "row_number() OVER (PARTITION BY at_ms / 86400000, provider, model "
+                      "ORDER BY latency_ms) AS n, "
+                      "count(*) OVER (PARTITION BY at_ms / 86400000, provider, model) AS total ") +
+          kUsageRows + ") WHERE n = (total + 1) / 2 ORDER BY day, provider, model");
+      bind(m);
+      std::map<std::tuple<std::string, std::string, std::string>, AiUsageCount*> groups;
+      for (AiUsageCount& c : stats.ai_usage) {
+        groups[{c.day, c.provider, c.model}] = &c;
+      }
+      while (m.next()) {
+        // A group written between the two passes has no row above: it waits for the next read.
+        auto it = groups.find({day_name(m.i64(0)), m.text(1), m.text(2)});
+        if (it != groups.end()) {
+          it->second->latency_p50_ms = m.i64(3);
+        }
       }
     }
     return Result<Stats>(std::move(stats));

@@ -25,7 +25,7 @@
 
 namespace waflow::storage {
 
-inline constexpr int kSqliteSchemaVersion = 1;
+inline constexpr int kSqliteSchemaVersion = 2;
 
 struct SqliteOptions {
   // FULL survives power loss; NORMAL survives a process crash but may lose the

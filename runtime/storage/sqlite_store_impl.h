@@ -48,7 +48,8 @@ class SqliteStore final : public Store {
 
   Result<std::vector<OutboxRow>> claim_outbox(Millis now_ms, int limit, Millis lease_ms) override;
   Result<bool> mark_sent(std::int64_t id, const std::string& provider_message_id, Millis now_ms,
-                         const std::optional<NewInbox>& answer) override;
+                         const std::optional<NewInbox>& answer,
+                         const std::optional<AiUsage>& usage) override;
   Result<OutboxStatus> mark_retry(std::int64_t id, Millis next_attempt_ms,
                                   const std::string& error) override;
   Result<bool> mark_failed(std::int64_t id, const std::string& error, Millis now_ms) override;

@@ -67,9 +67,12 @@ class Store {
   virtual Result<std::vector<OutboxRow>> claim_outbox(Millis now_ms, int limit,
                                                       Millis lease_ms) = 0;
   // Done; `answer` (the AI/HTTP result) enters the conversation's inbox in the
-  // same transaction, so a result is delivered once.
+  // same transaction, so a result is delivered once, and so does `usage` (an AI
+  // step's tokens and latency), so a step is counted once. Neither is written when
+  // the row was finished already (false).
   virtual Result<bool> mark_sent(std::int64_t id, const std::string& provider_message_id,
-                                 Millis now_ms, const std::optional<NewInbox>& answer) = 0;
+                                 Millis now_ms, const std::optional<NewInbox>& answer,
+                                 const std::optional<AiUsage>& usage) = 0;
   // Back to pending until next_attempt_ms; dead once attempts reach the limit.
   virtual Result<OutboxStatus> mark_retry(std::int64_t id, Millis next_attempt_ms,
                                           const std::string& error) = 0;

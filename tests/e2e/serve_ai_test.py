@@ -6,7 +6,13 @@ pointed at the mock of serve_meta_test.py, and its models at a mock
 OpenAI-compatible server (http.server on 127.0.0.1) that plays several models:
 /<name>/v1/chat/completions answers from <name>'s script (the last line repeats),
 by default with "<name> says: <the last user message>". Every request body is
-recorded, so tests see the messages a model got.
+recorded, so tests see the messages a model got; a model can be held, so its
+answers wait until the test releases them (a slow model).
+
+Also: each HTTP attempt timed on its own in /metrics, the AI usage of each step in
+GET /api/v1/stats and `waflow query stats`, and a burst of messages through an AI
+step's buffer (one request for the burst; a message that arrives while the model
+is answering makes the next turn after it).
 
 Nothing sleeps to wait for something: every wait polls with a bound.
 
@@ -17,6 +23,8 @@ import argparse
 import http.server
 import json
 import os
+import sqlite3
+import subprocess
 import sys
 import tempfile
 import threading
@@ -49,6 +57,20 @@ flow chat "The assistant"
       say "Sorry, no answer."
 """
 
+BURST_FLOWS = """
+flow chat "The assistant, answering bursts once"
+  trigger any
+
+  ai reply
+    model "mock/primary"
+    buffer 2s
+    timeout 30s
+    on error
+      say "Sorry, no answer."
+"""
+
+READER = "e2e-ai-reader-5d1e"
+
 
 class MockModels:
     """Models on one OpenAI-compatible server, each with a script of answers."""
@@ -57,6 +79,7 @@ class MockModels:
         self.cond = threading.Condition()
         self.requests = {}  # name -> [request body]
         self.scripts = {}  # name -> [(status, headers, body or None)]
+        self.gates = {}  # name -> threading.Event: answers wait until it is set
         mock = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -72,7 +95,10 @@ class MockModels:
                     status, headers, answer = script[0]
                     if len(script) > 1:
                         script.pop(0)
+                    gate = mock.gates.get(name)
                     mock.cond.notify_all()
+                if gate is not None:
+                    gate.wait(meta.WAIT_S)
                 if answer is None:
                     last = [m for m in body["messages"] if m["role"] == "user"][-1]["content"]
                     answer = {
@@ -98,6 +124,10 @@ class MockModels:
         self.thread.start()
 
     def close(self):
+        with self.cond:
+            gates, self.gates = list(self.gates.values()), {}
+        for gate in gates:
+            gate.set()
         self.server.shutdown()
         self.server.server_close()
 
@@ -109,6 +139,29 @@ class MockModels:
         with self.cond:
             return list(self.requests.get(name, []))
 
+    def wait_for(self, name, count):
+        """The first `count` requests to `name`, waiting for them with a bound."""
+        deadline = time.monotonic() + meta.WAIT_S
+        with self.cond:
+            while len(self.requests.get(name, [])) < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError("%s got %d requests, not %d" %
+                                         (name, len(self.requests.get(name, [])), count))
+                self.cond.wait(left)
+            return list(self.requests[name][:count])
+
+    def hold(self, name):
+        """From now on, answers of `name` wait until release()."""
+        with self.cond:
+            self.gates[name] = threading.Event()
+
+    def release(self, name):
+        with self.cond:
+            gate = self.gates.pop(name, None)
+        if gate is not None:
+            gate.set()
+
 
 def error_body(status):
     return {"error": {"message": "scripted %d" % status, "type": "server_error",
@@ -118,14 +171,15 @@ def error_body(status):
 class AiServer(meta.Server):
     """waflow serve with the AI flows and an ai: section for the mock models."""
 
-    def __init__(self, workdir, graph_port, models_port):
+    def __init__(self, workdir, graph_port, models_port, flows_text=FLOWS):
         flows = os.path.join(workdir, "ai.wf")
         with open(flows, "w") as f:
-            f.write(FLOWS)
+            f.write(flows_text)
         super().__init__(workdir, graph_port, flows=flows)
         base = "http://127.0.0.1:%d" % models_port
         with open(self.config, "a") as f:
-            f.write(f"""ai:
+            f.write(f"""api: {{tokens: [{{token: {READER}, scopes: [read]}}]}}
+ai:
   default_model: mock/primary
   models:
     mock/primary:
@@ -198,7 +252,9 @@ class ServeAi(unittest.TestCase):
         self.assertEqual(status, 200)
         metrics = metrics.decode()
         self.assertIn('waflow_llm_request_duration_seconds_count{provider="openai",'
-                      'model="mock/primary",outcome="ok"} 1', metrics)
+                      'model="mock/primary",result="ok"} 1', metrics)
+        self.assertIn('waflow_ai_step_duration_seconds_count{provider="openai",'
+                      'model="mock/primary",result="ok"} 1', metrics)
         self.assertIn('waflow_llm_tokens_total{provider="openai",model="mock/primary",'
                       'direction="input"} 12', metrics)
 
@@ -212,6 +268,65 @@ class ServeAi(unittest.TestCase):
         self.assertEqual(self.texts(wa, 1), ["primary says: busy?"])
         self.assertEqual(len(self.models.got("primary")), 2)
         self.assertEqual(self.models.got("backup"), [])
+
+    def test_a_server_error_then_an_answer_is_timed_as_two_attempts(self):
+        wa = "15550001006"
+        self.models.script("primary", [(500, {}, error_body(500)), (200, {}, None)])
+        self.say(wa, "retry me")
+        self.assertEqual(self.texts(wa, 1), ["primary says: retry me"])
+        # Every attempt was observed before its step answered, so before the reply.
+        samples = metric_samples(self.server)
+        attempts = 'waflow_llm_request_duration_seconds_count{provider="openai",model="mock/primary",'
+        self.assertEqual(samples[attempts + 'result="error"}'], 1)
+        self.assertEqual(samples[attempts + 'result="ok"}'], 1)
+        self.assertEqual(samples['waflow_ai_step_duration_seconds_count{provider="openai",'
+                                 'model="mock/primary",result="ok"}'], 1)
+        self.assertNotIn("outcome=", "\n".join(k for k in samples if "llm_request" in k))
+
+    def test_usage_in_stats_and_query(self):
+        wa = "15550001007"
+        self.say(wa, "hello")
+        self.assertEqual(self.texts(wa, 1), ["primary says: hello"])
+        self.models.script("solo", [(503, {}, error_body(503))])
+        self.say(wa, "solo")
+        self.assertEqual(self.texts(wa, 3)[1:], ["Sorry, the assistant is down.", "Still here."])
+        # A step's usage is stored with its answer, before the reply is made.
+        status, body = self.server.request("GET", "/api/v1/stats",
+                                           headers={"Authorization": "Bearer " + READER})
+        self.assertEqual(status, 200, body)
+        usage = json.loads(body)["ai_usage"]
+        today = time.strftime("%Y-%m-%d", time.gmtime())
+        rows = {u["model"]: u for u in usage}
+        self.assertEqual(sorted(rows), ["mock/primary", "mock/solo"], usage)
+        primary = rows["mock/primary"]
+        self.assertIn(primary["day"], (today, time.strftime("%Y-%m-%d", time.gmtime(
+            time.time() - 60))))
+        self.assertEqual({k: primary[k] for k in ("provider", "calls", "errors", "input_tokens",
+                                                   "output_tokens")},
+                         {"provider": "openai", "calls": 1, "errors": 0, "input_tokens": 12,
+                          "output_tokens": 3})
+        self.assertGreaterEqual(primary["latency_p50_ms"], 0)
+        self.assertEqual(primary["latency_mean_ms"], primary["latency_p50_ms"])
+        solo = rows["mock/solo"]
+        self.assertEqual((solo["calls"], solo["errors"], solo["input_tokens"]), (1, 1, 0))
+        # The flow filter applies to usage too.
+        status, body = self.server.request("GET", "/api/v1/stats?flow=solo",
+                                           headers={"Authorization": "Bearer " + READER})
+        self.assertEqual([u["model"] for u in json.loads(body)["ai_usage"]], ["mock/solo"])
+        # waflow query stats: the same numbers as JSON and as a table.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("WAFLOW_")}
+        env.update(WAFLOW_SERVER="http://127.0.0.1:%d" % self.server.port, WAFLOW_TOKEN=READER,
+                   LC_ALL="C.UTF-8")
+        out = subprocess.run([meta.WAFLOW, "query", "stats", "--json"], env=env, check=True,
+                             capture_output=True, text=True, timeout=meta.WAIT_S).stdout
+        self.assertEqual(json.loads(out)["ai_usage"], usage)
+        out = subprocess.run([meta.WAFLOW, "query", "stats"], env=env, check=True,
+                             capture_output=True, text=True, timeout=meta.WAIT_S).stdout
+        table = out[out.index("AI usage\n"):].splitlines()
+        self.assertEqual(table[1].split(), ["DAY", "PROVIDER", "MODEL", "CALLS", "ERRORS", "TOKENS",
+                                            "IN", "TOKENS", "OUT", "P50", "MS", "MEAN", "MS"])
+        self.assertEqual(table[2].split()[1:7], ["openai", "mock/primary", "1", "0", "12", "3"])
+        self.assertEqual(table[3].split()[1:7], ["openai", "mock/solo", "1", "1", "0", "0"])
 
     def test_server_error_fails_over_to_the_fallback(self):
         wa = "15550001003"
@@ -245,6 +360,100 @@ class ServeAi(unittest.TestCase):
             {"role": "assistant", "content": "primary says: my name is Ana"},
             {"role": "user", "content": "what is my name?"},
         ])
+
+
+def metric_samples(server):
+    status, body = server.request("GET", "/metrics")
+    assert status == 200, body
+    samples = {}
+    for line in body.decode().splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            samples[name] = float(value)
+    return samples
+
+
+class ServeAiBurst(unittest.TestCase):
+    """An AI step with `buffer 2s`, on the server's test clock (moved by the test)."""
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory(prefix="waflow-serve-ai-burst-")
+        self.graph = meta.MockGraph()
+        self.models = MockModels()
+        self.server = AiServer(self.tmp.name, self.graph.port, self.models.port,
+                               flows_text=BURST_FLOWS)
+        self.server.start()
+        self.seq = 0
+
+    def tearDown(self):
+        try:
+            code = self.server.stop()
+            if code not in (None, 0):
+                print(self.server.read_log(), file=sys.stderr)
+            self.assertIn(code, (None, 0), "waflow serve did not stop cleanly")
+        finally:
+            self.graph.close()
+            self.models.close()
+            self.tmp.cleanup()
+
+    def say(self, wa_id, text):
+        self.seq += 1
+        msg_id = "wamid.in.burst.%d" % self.seq
+        payload = meta.message_webhook(wa_id, "User", meta.text_message(wa_id, msg_id, text))
+        status, body = self.server.webhook(payload)
+        self.assertEqual(status, 200, body)
+
+    def query(self, sql):
+        db = sqlite3.connect(self.server.db)
+        try:
+            return db.execute(sql).fetchone()[0]
+        finally:
+            db.close()
+
+    def wait_until_buffering(self):
+        """Until every message was taken from the inbox and a buffer waits for the clock."""
+        deadline = time.monotonic() + meta.WAIT_S
+        while time.monotonic() < deadline:
+            if (self.query("SELECT COUNT(*) FROM inbox") == 0 and
+                    self.query("SELECT COUNT(*) FROM timers") == 1):
+                return
+            time.sleep(0.02)
+        raise AssertionError("no buffer is waiting:\n" + self.server.read_log())
+
+    def last_user_turn(self, body):
+        return [m for m in body["messages"] if m["role"] == "user"][-1]["content"]
+
+    def test_a_burst_is_one_request_and_a_message_in_flight_is_the_next_turn(self):
+        wa = "15550002001"
+        self.models.hold("primary")
+        for text in ("one", "two", "three"):
+            self.say(wa, text)
+        self.wait_until_buffering()
+        self.assertEqual(self.models.got("primary"), [])  # The buffer is still open.
+        self.server.advance(2000)
+        first = self.models.wait_for("primary", 1)[0]
+        self.assertEqual(self.last_user_turn(first), "one\ntwo\nthree")
+        # The model is still answering: this message waits for the turn after it.
+        self.say(wa, "four")
+        deadline = time.monotonic() + meta.WAIT_S
+        while self.query("SELECT COUNT(*) FROM inbox") != 0:
+            self.assertLess(time.monotonic(), deadline, "the message was not taken")
+            time.sleep(0.02)
+        self.assertEqual(len(self.models.got("primary")), 1)
+        self.models.release("primary")
+        self.assertEqual([meta.text_of(s) for s in self.graph.wait_for(wa, 1)],
+                         ["primary says: one\ntwo\nthree"])
+        # The held message starts the next turn, with a buffer of its own.
+        self.wait_until_buffering()
+        self.server.advance(2000)
+        second = self.models.wait_for("primary", 2)[1]
+        self.assertEqual(self.last_user_turn(second), "four")
+        self.assertEqual([meta.text_of(s) for s in self.graph.wait_for(wa, 2)],
+                         ["primary says: one\ntwo\nthree", "primary says: four"])
+        self.server.settle()
+        self.assertEqual(len(self.models.got("primary")), 2)
+        self.assertEqual(len(self.graph.to(wa)), 2)
+        self.assertEqual(self.query("SELECT COUNT(*) FROM messages WHERE outbound = 0"), 4)
 
 
 def main():

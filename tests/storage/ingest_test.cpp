@@ -64,7 +64,7 @@ TEST_CASE("status updates are recorded against the outbound message, never as in
   REQUIRE(result.outbox_ids.size() == 1);
   std::vector<OutboxRow> due = ok(f.store().claim_outbox(400, 10, 30000));
   REQUIRE(due.size() == 1);
-  CHECK(ok(f.store().mark_sent(due[0].id, "wamid.out", 500, std::nullopt)));
+  CHECK(ok(f.store().mark_sent(due[0].id, "wamid.out", 500, std::nullopt, std::nullopt)));
 
   using O = IngestOutcome;
   // Out of order: "read" before "delivered"; the later state stays.

@@ -52,7 +52,7 @@ TEST_CASE("a conversation's outbox rows go out one at a time, in order") {
   std::vector<OutboxRow> retry = ok(f.store().claim_outbox(5000, 10, 30000));
   CHECK(payloads(retry) == std::vector<std::string>{"alice:a1"});
   CHECK(retry[0].attempts == 2);
-  CHECK(ok(f.store().mark_sent(retry[0].id, "wamid.a1", 5100, std::nullopt)));
+  CHECK(ok(f.store().mark_sent(retry[0].id, "wamid.a1", 5100, std::nullopt, std::nullopt)));
   CHECK(payloads(ok(f.store().claim_outbox(5200, 10, 30000))) ==
         std::vector<std::string>{"alice:a2"});
 }
@@ -67,8 +67,8 @@ TEST_CASE("a row whose dispatcher vanished is claimable again when its lease end
   CHECK(again[0].id == ids[0]);
   CHECK(again[0].attempts == 2);
   // Both dispatchers report: the second report changes nothing.
-  CHECK(ok(f.store().mark_sent(ids[0], "wamid.1", 1200, std::nullopt)));
-  CHECK_FALSE(ok(f.store().mark_sent(ids[0], "wamid.2", 1300, std::nullopt)));
+  CHECK(ok(f.store().mark_sent(ids[0], "wamid.1", 1200, std::nullopt, std::nullopt)));
+  CHECK_FALSE(ok(f.store().mark_sent(ids[0], "wamid.2", 1300, std::nullopt, std::nullopt)));
   CHECK(ok(f.store().outbox_row(ids[0]))->provider_message_id == "wamid.1");
 }
 
@@ -100,7 +100,8 @@ TEST_CASE("retries end in dead after the attempt limit; failed rows let the next
   CHECK(ok(f.store().outbox_row(ids[1]))->status == OutboxStatus::Failed);
   CHECK(ok(f.store().claim_outbox(now, 10, 1000))[0].id == ids[2]);
 
-  CHECK(f.store().mark_sent(424242, "x", now, std::nullopt).error().code == ErrorCode::NotFound);
+  CHECK(f.store().mark_sent(424242, "x", now, std::nullopt, std::nullopt).error().code ==
+        ErrorCode::NotFound);
 }
 
 TEST_CASE("an AI answer enters the inbox with the row that asked for it, once") {
@@ -109,8 +110,8 @@ TEST_CASE("an AI answer enters the inbox with the row that asked for it, once") 
   OutboxRow row = ok(f.store().claim_outbox(10, 10, 1000)).at(0);
   CHECK(row.kind == "ai");
   NewInbox answer{key("alice"), InboxKind::Answer, "1:3", "", R"({"ok":true,"text":"Hello"})", 20};
-  CHECK(ok(f.store().mark_sent(row.id, "", 20, answer)));
-  CHECK_FALSE(ok(f.store().mark_sent(row.id, "", 30, answer)));
+  CHECK(ok(f.store().mark_sent(row.id, "", 20, answer, std::nullopt)));
+  CHECK_FALSE(ok(f.store().mark_sent(row.id, "", 30, answer, std::nullopt)));
   Claim claim = *ok(f.store().claim("w", 40, 1000));
   REQUIRE(claim.rows.size() == 1);
   CHECK(claim.rows[0].kind == InboxKind::Answer);
@@ -123,7 +124,7 @@ TEST_CASE("prune drops finished outbox rows after the horizon, never open ones")
   constexpr Millis kDay = 24LL * 3600 * 1000;
   std::vector<std::int64_t> ids = add_outbox(f.store(), "alice", {"a1", "a2"}, 0);
   (void)ok(f.store().claim_outbox(0, 10, 1000));
-  CHECK(ok(f.store().mark_sent(ids[0], "w1", 10, std::nullopt)));
+  CHECK(ok(f.store().mark_sent(ids[0], "w1", 10, std::nullopt, std::nullopt)));
   CHECK(ok(f.store().prune(7 * kDay)).outbox == 0);
   CHECK(ok(f.store().prune(7 * kDay + 11)).outbox == 1);
   CHECK_FALSE(ok(f.store().outbox_row(ids[0])));
