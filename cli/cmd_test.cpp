@@ -9,6 +9,11 @@
 // are those the tests built and, for folders given on the command line, every
 // flow file of every folder holding a transcript, so an untested flow shows up
 // at 0%.
+//
+// With --ai-config, the AI steps no mock answers call the models of the file's
+// `ai:` section (cli/serve_ai.h, as `waflow sim` and `waflow serve` do), and each
+// test waits for their answers; a transcript's AI mocks still answer the steps
+// they fit.
 
 #include <chrono>
 #include <cmath>
@@ -21,6 +26,7 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "cli/serve_ai.h"
 #include "cli/version.h"
 #include "compiler/checks/cfg.h"
 #include "compiler/checks/checks.h"
@@ -43,6 +49,7 @@ struct TestOptions {
   std::string coverage_json;
   double min_coverage = -1;
   std::string filter;
+  std::string ai_config;
 };
 
 bool is_transcript(const fs::path& p) {
@@ -385,6 +392,27 @@ std::string failure_report(const std::string& path, const host::TestOutcome& o) 
 }
 
 int run_tests(const TestOptions& options) {
+  // Declared first, so the router shuts down before the client it sends through; made only
+  // for --ai-config, so plain runs start no HTTP thread.
+  std::unique_ptr<http::HttpClient> client;
+  AiRuntime ai;
+  std::unique_ptr<ModelResponder> models;
+  if (!options.ai_config.empty()) {
+    client = std::make_unique<http::HttpClient>();
+    Result<server::AiConfig> config = server::load_ai_config(options.ai_config);
+    Result<AiRuntime> made =
+        config ? make_ai_runtime(config.value(), *client) : Result<AiRuntime>(config.error());
+    if (!made) {
+      std::fprintf(stderr, "waflow: error: %s\n", made.error().message.c_str());
+      return kExitErrors;
+    }
+    ai = std::move(made).value();
+    if (ai.runner) {
+      models = std::make_unique<ModelResponder>(*ai.runner);
+    }
+  }
+  host::RunOptions run_options;
+  run_options.ai_fallback = models.get();
   const std::vector<std::string> paths =
       options.paths.empty() ? std::vector<std::string>{"."} : options.paths;
   std::set<std::string> transcripts;
@@ -473,8 +501,8 @@ int run_tests(const TestOptions& options) {
         result.details = b.diagnostics;
       } else {
         const auto start = std::chrono::steady_clock::now();
-        const host::TestOutcome outcome = host::run_test(b.bundle, parsed.transcript, test,
-                                                         want_coverage ? &b.coverage : nullptr);
+        const host::TestOutcome outcome = host::run_test(
+            b.bundle, parsed.transcript, test, want_coverage ? &b.coverage : nullptr, run_options);
         result.seconds =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         result.passed = outcome.passed;
@@ -566,6 +594,9 @@ void add_test_command(CLI::App& app, int& status) {
                   "Fail when a flow's step coverage is below this percentage")
       ->check(CLI::Range(0.0, 100.0));
   cmd->add_option("-k,--filter", options->filter, "Run only the tests whose name contains TEXT");
+  cmd->add_option("--ai-config", options->ai_config,
+                  "Answer AI steps no mock answers with the models of this file's ai: section "
+                  "(YAML)");
   cmd->callback([options, &status] { status = run_tests(*options); });
 }
 

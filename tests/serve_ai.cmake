@@ -37,3 +37,13 @@ foreach(case IN ITEMS reply_history_and_failover
   set_tests_properties(serve.ai.sim_${case} PROPERTIES TIMEOUT 120)
 endforeach()
 
+# waflow test --ai-config: transcripts whose AI steps without a mock go to the models.
+foreach(case IN ITEMS the_models_answer_what_no_mock_answers
+                      a_wrong_answer_fails_the_test
+                      without_ai_config_a_step_without_mock_fails_as_before
+                      a_bad_ai_config_is_an_error)
+  add_test(NAME serve.ai.test_${case}
+    COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/e2e/test_ai_test.py
+            --waflow $<TARGET_FILE:waflow> TestAi.test_${case})
+  set_tests_properties(serve.ai.test_${case} PROPERTIES TIMEOUT 120)
+endforeach()

@@ -160,6 +160,9 @@ Value MockResponder::answer(const Request& request) {
 
 Value MockResponder::answer_ai(const Request& r, const Mock* m) {
   const std::string where = "'" + r.step + "' of flow '" + r.flow + "'";
+  if (m == nullptr && ai_fallback_ != nullptr) {
+    return ai_fallback_->answer(r);
+  }
   if (m == nullptr) {
     switch (r.kind) {
       case EffectKind::AiReply:

@@ -9,7 +9,9 @@
 // answer of a step halfway through by adding a mock before the message that
 // reaches it. A call no mock answers gets a placeholder answer (a note for an AI
 // reply, no intent for a classification, a failure otherwise) and is recorded as
-// a problem, which fails a test. Stores answer by themselves with generated ids.
+// a problem, which fails a test, unless an AI fallback takes AI calls no mock
+// answers (real models: `waflow test --ai-config`). Stores answer by themselves
+// with generated ids.
 
 #include <optional>
 #include <string>
@@ -46,6 +48,9 @@ struct Mock {
 class MockResponder : public Responder {
  public:
   void add(Mock mock) { mocks_.push_back(std::move(mock)); }
+  // Answers the AI calls no mock answers, instead of a placeholder and a problem.
+  // HTTP and store calls never go to it. Kept alive by the caller; null: none.
+  void set_ai_fallback(Responder* fallback) { ai_fallback_ = fallback; }
   vm::Value answer(const Request& request) override;
   // Problems since the last call: calls no mock answered, mocks that do not fit
   // the step they answered.
@@ -55,6 +60,7 @@ class MockResponder : public Responder {
 
  private:
   std::vector<Mock> mocks_;
+  Responder* ai_fallback_ = nullptr;
   std::vector<std::string> problems_;
   std::vector<std::pair<std::string, vm::Value>> stored_;
 

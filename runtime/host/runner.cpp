@@ -184,6 +184,7 @@ class Runner {
         deferring_(responder_),
         coverage_(coverage) {
     session_.emplace(bundle, session_responder(), options(test));
+    responder_.set_ai_fallback(run_options.ai_fallback);
     for (const Mock& m : file.mocks) {
       responder_.add(m);
     }

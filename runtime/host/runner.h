@@ -24,8 +24,9 @@ struct TestOutcome {
   std::vector<std::string> transcript;  // The conversation up to the failure.
 };
 
-// Ways to run a test that must not change its outcome; they check that the
-// session behaves the same under a server's lifecycle.
+// How to run a test. The first options must not change a test's outcome: they
+// check that the session behaves the same under a server's lifecycle. The last,
+// `ai_fallback`, answers AI steps with real models.
 struct RunOptions {
   // Save the session and restore it from the blob after every step.
   bool round_trip = false;
@@ -35,6 +36,11 @@ struct RunOptions {
   bool defer = false;
   // When set, gets the session's whole event log at the end of the test.
   std::vector<Event>* events = nullptr;
+  // Answers the AI steps no mock of the transcript answers (real models, for
+  // `waflow test --ai-config`), where such a step would otherwise fail the test.
+  // A mock that fits a step still answers it; HTTP and store calls keep their
+  // mocks. The host knows it only as a Responder; null: mocks only.
+  Responder* ai_fallback = nullptr;
 };
 
 TestOutcome run_test(const bytecode::Bundle& bundle, const Transcript& file,

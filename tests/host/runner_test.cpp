@@ -182,6 +182,108 @@ TEST_CASE("host runner: calls without mocks and run failures fail the test", "[h
   CHECK(o.actual == std::vector<std::string>{"options of the last such message: Small, Large"});
 }
 
+namespace {
+
+const char* kAssist = R"wf(flow assist
+  trigger keyword "ask"
+  ai reply
+    prompt "First question"
+    on error
+      say "The model is down."
+  ai reply
+    prompt "Second question"
+  http stock = GET "https://shop.example.com/stock"
+    map units = "$.units"
+    on error
+      say "No stock."
+      end
+  say "{{stock.units}} left."
+)wf";
+
+// Real models as the runner sees them: a Responder that answers AI steps.
+class FakeModels final : public Responder {
+ public:
+  bool down = false;
+  std::vector<std::string> prompts;
+
+  Value answer(const Request& request) override {
+    const Value* prompt = request.payload.field("prompt");
+    prompts.push_back(prompt != nullptr ? prompt->to_text() : "");
+    if (down) {
+      return Value::object({{"ok", Value::boolean(false)}, {"error", Value::text("down")}});
+    }
+    return Value::object(
+        {{"ok", Value::boolean(true)}, {"text", Value::text("model: " + prompts.back())}});
+  }
+};
+
+TestOutcome run_with(const bytecode::Bundle& bundle, const std::string& yaml, Responder& models,
+                     bool defer = false) {
+  const TranscriptParse p = parse_transcript(yaml);
+  REQUIRE(p.errors.empty());
+  REQUIRE(p.transcript.tests.size() == 1);
+  RunOptions options;
+  options.ai_fallback = &models;
+  options.defer = defer;
+  return run_test(bundle, p.transcript, p.transcript.tests[0], nullptr, options);
+}
+
+}  // namespace
+
+TEST_CASE("host runner: an AI fallback answers the AI steps no mock answers", "[host][runner]") {
+  const bytecode::Bundle bundle = testing::compile(kAssist);
+  const std::string test = R"(tests:
+  - name: models and mocks
+    mocks:
+      - ai: {prompt: Second, reply: From the mock.}
+      - http: {url: stock, body: {units: 3}}
+    steps:
+      - user: ask
+      - expect: "model: First question"
+      - expect: From the mock.
+      - expect: 3 left.
+      - end: true
+)";
+  for (const bool defer : {false, true}) {
+    FakeModels models;
+    const TestOutcome o = run_with(bundle, test, models, defer);
+    CHECK(o.passed);
+    CHECK(o.message.empty());
+    // The mock that fits the second step answers it: the models see only the first.
+    CHECK(models.prompts == std::vector<std::string>{"First question"});
+  }
+  // A model that fails sends the step to its error exit, as on the server.
+  FakeModels down;
+  down.down = true;
+  TestOutcome o = run_with(bundle, R"(tests:
+  - name: the model is down
+    mocks:
+      - ai: {prompt: Second, reply: From the mock.}
+      - http: {url: stock, body: {units: 3}}
+    steps:
+      - user: ask
+      - expect: The model is down.
+      - expect: From the mock.
+      - expect: 3 left.
+)",
+                           down);
+  CHECK(o.passed);
+  // HTTP calls never go to the models: without their mock the test fails as before.
+  FakeModels models;
+  o = run_with(bundle, R"(tests:
+  - name: no http mock
+    steps:
+      - user: ask
+      - expect: "model: First question"
+      - expect: "model: Second question"
+)",
+               models);
+  CHECK_FALSE(o.passed);
+  CHECK(o.line == 4);
+  CHECK(o.message.find("no mock answers the http request GET https://shop.example.com/stock") == 0);
+  CHECK(models.prompts == std::vector<std::string>{"First question", "Second question"});
+}
+
 TEST_CASE("host runner: values match as transcripts write them", "[host][runner]") {
   const Value choice =
       Value::object({{"id", Value::text("l")}, {"title", Value::text("Large")}}, vm::Tag::Choice);
