@@ -8,8 +8,8 @@
 //   mapping (at its first key's column) or a sequence;
 // - a mapping's value may be a sequence at the mapping's own column;
 // - one-line plain scalars, single- and double-quoted scalars, literal block
-//   scalars ('|', '|-'), one-line flow sequences and mappings, comments, blank
-//   lines, a leading '---' line;
+//   scalars ('|', '|-'), flow sequences and mappings (over several lines
+//   only between their entries), comments, blank lines, a leading '---' line;
 // - an empty value is a null whose mark is the next token's (the next key, '-'
 //   or closing of a collection, or the end of the text), as yaml-cpp gives it.
 // Marks are byte offsets, lines and byte columns, as yaml-cpp's UTF-8 stream
@@ -157,6 +157,10 @@ class SubsetReader {
   int line_ = 0;
   std::size_t depth_ = 0;
   std::size_t depth_limit_;
+  // The least column of the lines a flow collection goes on with: the column
+  // of the block collection it is in (yaml-cpp does not check it; this reader
+  // leaves stranger layouts to it).
+  std::size_t flow_indent_ = 0;
   YAML::EventHandler& out_;
   std::string value_;  // The scalar being sent.
 
@@ -264,6 +268,7 @@ class SubsetReader {
     } else if (is_key_line()) {
       block_mapping();
     } else {
+      flow_indent_ = column();
       inline_node();
       expect_line_end();
     }
@@ -410,6 +415,7 @@ class SubsetReader {
         return;
       }
     }
+    flow_indent_ = indent;
     inline_node();
     expect_line_end();
   }
@@ -505,7 +511,7 @@ class SubsetReader {
     }
   }
 
-  // A scalar or flow collection that ends on this line.
+  // A scalar on this line, or a flow collection starting on it.
   void inline_node() {
     const char c = peek(pos_);
     if (c == '[') {
@@ -645,10 +651,20 @@ class SubsetReader {
     }
   }
 
-  void skip_flow_spaces() {
+  // Spaces inside a flow collection, and where `may_break`, comments and line
+  // breaks too: after an opening bracket, around a ',' and before a closing one.
+  void skip_flow_spaces(bool may_break) {
     skip_spaces();
-    if (at_break(pos_) || peek(pos_) == '#') {
-      give_up();  // Flow collections over several lines, or with comments.
+    if (!at_break(pos_) && peek(pos_) != '#') {
+      return;
+    }
+    if (!may_break) {
+      give_up();  // A key and its ':', or a ':' and its value, on different lines.
+    }
+    const int line = line_;
+    skip_to_content(false);
+    if (eof() || (line_ != line && column() < flow_indent_)) {
+      give_up();
     }
   }
 
@@ -656,13 +672,13 @@ class SubsetReader {
     open();
     out_.OnSequenceStart(mark(), "?", YAML::NullAnchor, YAML::EmitterStyle::Flow);
     ++pos_;
-    skip_flow_spaces();
+    skip_flow_spaces(true);
     if (peek(pos_) == ']') {
       ++pos_;
     } else {
       for (;;) {
         flow_node(false);
-        skip_flow_spaces();
+        skip_flow_spaces(true);
         if (!end_of_flow_entry(']')) {
           break;
         }
@@ -676,7 +692,7 @@ class SubsetReader {
     open();
     out_.OnMapStart(mark(), "?", YAML::NullAnchor, YAML::EmitterStyle::Flow);
     ++pos_;
-    skip_flow_spaces();
+    skip_flow_spaces(true);
     if (peek(pos_) == '}') {
       ++pos_;
     } else {
@@ -686,17 +702,17 @@ class SubsetReader {
           give_up();
         }
         flow_node(true);
-        skip_flow_spaces();
+        skip_flow_spaces(false);
         if (peek(pos_) != ':' || peek(pos_ + 1) != ' ' || pos_ - begin > kMaxKeyLength) {
           give_up();
         }
         ++pos_;
-        skip_flow_spaces();
+        skip_flow_spaces(false);
         if (peek(pos_) == ',' || peek(pos_) == '}') {
           give_up();  // An empty value.
         }
         flow_node(false);
-        skip_flow_spaces();
+        skip_flow_spaces(true);
         if (!end_of_flow_entry('}')) {
           break;
         }
@@ -716,7 +732,7 @@ class SubsetReader {
       give_up();
     }
     ++pos_;
-    skip_flow_spaces();
+    skip_flow_spaces(true);
     if (peek(pos_) == closer || peek(pos_) == ',') {
       give_up();
     }
@@ -746,6 +762,9 @@ class SubsetReader {
       }
       if (ch == ':' && is_key && peek(i + 1) == ' ') {
         break;
+      }
+      if (ch == '#' && text_[i - 1] == ' ') {
+        break;  // A comment, which skip_flow_spaces takes.
       }
       if (ch == ':' || ch == '[' || ch == '{' || ch == '?' || ch == '#') {
         give_up();

@@ -5,13 +5,13 @@
 // yaml-cpp's scanner runs regular expressions over every character, and reading
 // ten thousand transcripts spent a third of its time there. Nearly every flow and
 // transcript is written in a small part of YAML: block mappings and sequences,
-// one-line plain and quoted scalars, one-line flow collections, comments. This
-// reader knows that part only, and sends the events yaml-cpp's parser would send
-// for it, with the same marks, to the same tree builder; so the tree is the same
-// one. It never reports an error: on anything else (anchors, tags, block or
-// multi-line scalars, tabs, a second document, any doubt) it gives up, and
-// build_tree reads the text with yaml-cpp, whose errors and messages stay the
-// only ones.
+// one-line plain and quoted scalars, literal block scalars, flow collections,
+// comments. This reader knows that part only, and sends the events yaml-cpp's
+// parser would send for it, with the same marks, to the same tree builder; so
+// the tree is the same one. It never reports an error: on anything else
+// (anchors, tags, folded or multi-line plain scalars, tabs, a second document,
+// any doubt) it gives up, and build_tree reads the text with yaml-cpp, whose
+// errors and messages stay the only ones.
 
 #include <cstddef>
 #include <optional>

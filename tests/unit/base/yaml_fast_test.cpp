@@ -423,6 +423,36 @@ const std::vector<std::string>& edge_cases() {
       "a: |\n  x\n     ",
       "a: |\n  x\n  ",
       "a: |\n  x\n\n  ",
+      // Flow collections over several lines.
+      "a: [\n  b,\n  c\n]\n",
+      "a: [\nb]\n",
+      "a: [b # c\n  , c]\n",
+      "- a: [x,\n  y]\n",
+      "a:\n  [x,\n y]\n",
+      "a: [\n\n  b\n\n]\n",
+      "a: {\n  b: c\n}\n",
+      "a: [b,\n  c\n  d]\n",
+      "a: [b, # c\n  c]\n",
+      "a: [b,\n# c\n  c]\n",
+      "a: {b: c # x\n }\n",
+      "a: [b]\n]\n",
+      "a: [b,\n---\n c]\n",
+      "- [a,\nb]\n",
+      "a:\n  b: [c,\n d]\n",
+      "a: [b\n]\nc: 1\n",
+      "a: [b, \n  c  ]   # x\nd: 2\n",
+      "a: {b: [1,\n 2], c: d}\n",
+      "a: {b:\n c}\n",
+      "a: {b\n : c}\n",
+      "a: [\"x\",\n  'y']\n",
+      "a: [b,\n  c]d\n",
+      "a: [b,\n  c\n",
+      "a: [b,\n",
+      "a: [b,\r\n  c]\r\n",
+      "a: [b,#c\n  c]\n",
+      "[\n  a\n]\n",
+      "{\n}\n",
+      "a: [\n]\n",
   };
   return cases;
 }
@@ -547,13 +577,13 @@ TEST_CASE("the fast YAML reader leaves what is outside the subset to yaml-cpp") 
   for (const char* text :
        {"a: &x 1\nb: *x\n", "a: !t x\n", "a: >\n  x\n", "a: b\n  c\n", "? a\n: b\n",
         "%YAML 1.2\n---\na: 1\n", "a: 1\n---\nb: 2\n", "a:\n\tb: 1\n", "a: \"x\n  y\"\n",
-        "a: [\n  b]\n", "", "# only a comment\n", "a: b: c\n", "a: \"unclosed\n"}) {
+        "a: [b,\n  c\n  d]\n", "", "# only a comment\n", "a: b: c\n", "a: \"unclosed\n"}) {
     INFO(text);
     CHECK_FALSE(read_plain_subset(text, TreeOptions{}).has_value());
   }
   // And takes what is inside it.
-  for (const char* text :
-       {"a: b\n", "- a\n- b: [c, {d: 'e'}]\n", "---\na:\n- \"x\"\n", "a: |-\n  x\nb: 1\n"}) {
+  for (const char* text : {"a: b\n", "- a\n- b: [c, {d: 'e'}]\n", "---\na:\n- \"x\"\n",
+                           "a: |-\n  x\nb: 1\n", "a: [\n  b,\n  c\n]\n"}) {
     INFO(text);
     CHECK(read_plain_subset(text, TreeOptions{}).has_value());
   }
