@@ -31,6 +31,9 @@ PY
 seed dsl wf
 seed yaml yaml yml
 seed visual json
+# The YAML tree's fast reader: the YAML of the repository and its own seeds.
+seed yaml_tree yaml yml
+cp "$root/tests/fuzz/seeds/yaml_tree/"* "$work/yaml_tree/"
 
 # Bundles of the example flows, built by this tree's waflow: each file alone
 # where it builds alone, then the whole directory as one project.
@@ -63,7 +66,7 @@ printf '%s' '{"type":"buttons","text":"Size?","buttons":[{"id":"s","title":"Smal
   >"$work/webchat_frame/payload.json"
 
 status=0
-for format in dsl yaml visual bundle gateway_meta gateway_waha session_blob webchat_frame; do
+for format in dsl yaml yaml_tree visual bundle gateway_meta gateway_waha session_blob webchat_frame; do
   bin="$build/tests/fuzz/fuzz_$format"
   echo "fuzz smoke: $format for ${seconds}s ($(ls "$work/$format" | wc -l) seeds)"
   if ! "$bin" -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=2048 -timeout=10 \
