@@ -1,5 +1,5 @@
-// waflow query conversations|messages|stats: reads a running server's history
-// (GET /api/v1/conversations, /messages, /stats) as tables for people or as
+// waflow query conversations|messages|records|stats: reads a running server's
+// history (GET /api/v1/conversations, /messages, /records, /stats) as tables for people or as
 // JSON lines for scripts, following the cursor to the end with --all.
 
 #include <cstdio>
@@ -24,6 +24,7 @@ struct QueryOptions {
   std::string since;
   std::string until;
   std::string direction;
+  std::string collection;
   int limit = 0;  // 0: the server's default.
   bool all = false;
   bool json = false;
@@ -92,13 +93,29 @@ void print_stats(const nlohmann::json& stats) {
   std::printf("AI usage\n%s", render_table(ai_header, ai).c_str());
 }
 
+std::vector<TableRow> record_rows(const nlohmann::json& items) {
+  std::vector<TableRow> rows;
+  for (const auto& item : items) {
+    const std::string data =
+        item.is_object() && item.contains("data") ? item["data"].dump() : std::string();
+    rows.push_back({cell(item, "created_at"), cell(item, "collection"), cell(item, "id"),
+                    cell(item, "device"), cell(item, "contact"), cell(item, "flow"),
+                    shorten(data, 60)});
+  }
+  return rows;
+}
+
 int run_query(const QueryOptions& o) {
   const bool stats = o.what == "stats";
-  if (stats && (!o.contact.empty() || o.limit != 0 || o.all || !o.direction.empty())) {
+  if (stats && (!o.contact.empty() || o.limit != 0 || o.all || !o.direction.empty() ||
+                !o.collection.empty())) {
     return usage("stats takes --device, --flow, --since and --until only");
   }
-  if (o.what == "conversations" && !o.direction.empty()) {
+  if (o.what != "messages" && !o.direction.empty()) {
     return usage("--direction goes with messages");
+  }
+  if (o.what != "records" && !o.collection.empty()) {
+    return usage("--collection goes with records");
   }
   Remote remote("query", o.remote);
   if (remote.usage_error()) {
@@ -116,6 +133,7 @@ int run_query(const QueryOptions& o) {
   add("since", o.since.empty() ? "" : api_time(o.since));
   add("until", o.until.empty() ? "" : api_time(o.until));
   add("direction", o.direction);
+  add("collection", o.collection);
   add("limit", o.limit == 0 ? "" : std::to_string(o.limit));
   const std::string path = "/" + o.what;
   if (stats) {
@@ -175,6 +193,11 @@ int run_query(const QueryOptions& o) {
                               conversation_rows(items))
                      .c_str(),
                  stdout);
+    } else if (o.what == "records") {
+      std::fputs(render_table({"CREATED", "COLLECTION", "ID", "DEVICE", "CONTACT", "FLOW", "DATA"},
+                              record_rows(items))
+                     .c_str(),
+                 stdout);
     } else {
       std::fputs(render_table({"AT", "DEVICE", "CONTACT", "DIR", "FLOW", "STEP", "KIND", "TEXT"},
                               message_rows(items))
@@ -193,11 +216,11 @@ int run_query(const QueryOptions& o) {
 
 void add_query_command(CLI::App& app, int& status) {
   auto o = std::make_shared<QueryOptions>();
-  CLI::App* cmd =
-      app.add_subcommand("query", "Read a server's conversations, messages and statistics");
-  cmd->add_option("what", o->what, "conversations, messages or stats")
+  CLI::App* cmd = app.add_subcommand(
+      "query", "Read a server's conversations, messages, records and statistics");
+  cmd->add_option("what", o->what, "conversations, messages, records or stats")
       ->required()
-      ->check(CLI::IsMember({"conversations", "messages", "stats"}));
+      ->check(CLI::IsMember({"conversations", "messages", "records", "stats"}));
   cmd->add_option("--device", o->device, "Only this device");
   cmd->add_option("--contact", o->contact, "Only this contact");
   cmd->add_option("--flow", o->flow, "Only this flow");
@@ -206,6 +229,7 @@ void add_query_command(CLI::App& app, int& status) {
   cmd->add_option("--until", o->until, "Up to this time (as --since)");
   cmd->add_option("--direction", o->direction, "Messages in or out")
       ->check(CLI::IsMember({"in", "out"}));
+  cmd->add_option("--collection", o->collection, "Records of this collection only");
   cmd->add_option("--limit", o->limit, "Items per page, 1 to 1000 (default: 50)")
       ->check(CLI::Range(1, 1000));
   cmd->add_flag("--all", o->all, "Follow the cursor to the last page");

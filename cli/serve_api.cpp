@@ -489,6 +489,23 @@ Json message_json(const storage::MessageRecord& m) {
           {"run", m.run}};
 }
 
+Json record_json(const storage::StoredRecord& r) {
+  Json data = Json::parse(r.data, nullptr, false);
+  if (data.is_discarded()) {
+    data = Json::object();
+  }
+  return {{"id", storage::record_ref(r.collection, r.id)},
+          {"collection", r.collection},
+          {"device", r.key.device},
+          {"contact", r.key.contact},
+          {"flow", r.flow},
+          {"step", r.step},
+          {"run", r.run},
+          {"created_ms", r.created_ms},
+          {"created_at", format_utc_ms(r.created_ms)},
+          {"data", std::move(data)}};
+}
+
 enum class Where : std::uint8_t { IoThread, Pool };
 
 }  // namespace
@@ -974,6 +991,14 @@ struct Api::Impl {
     page(answer, ctx.store.messages(f), message_json);
   }
 
+  void get_records(const http::Request& request, const Answer& answer) {
+    only_params(request,
+                {"device", "contact", "flow", "since", "until", "limit", "cursor", "collection"});
+    storage::QueryFilter f = filter_of(request);
+    f.collection = std::string(request.query_param("collection"));
+    page(answer, ctx.store.records(f), record_json);
+  }
+
   void get_stats(const http::Request& request, const Answer& answer) {
     only_params(request, {"device", "flow", "since", "until"});
     storage::StatsFilter f;
@@ -1171,6 +1196,7 @@ struct Api::Impl {
     add(server, "POST", "/deployments/rollback", "deploy", Where::Pool, call(&R::post_rollback));
     add(server, "POST", "/messages", "send", Where::IoThread, call(&R::post_message));
     add(server, "GET", "/messages", "read", Where::Pool, call(&R::get_messages));
+    add(server, "GET", "/records", "read", Where::Pool, call(&R::get_records));
     add(server, "GET", "/conversations", "read", Where::Pool, call(&R::get_conversations));
     add(server, "GET", "/contacts/{contact}", "read", Where::Pool, call(&R::get_contact));
     add(server, "POST", "/contacts/{contact}/pause", "send", Where::Pool,

@@ -10,6 +10,7 @@ set(WAFLOW_SERVE_API_CASES
   ServeApi.test_start_a_flow_with_variables
   ServeApi.test_conversations_and_messages_filters_and_paging
   ServeApi.test_stats
+  ServeApi.test_records_of_store_steps
   ServeApi.test_pause_and_resume
   ServeApi.test_events_stream
   ServeApi.test_bad_input_gets_400_and_the_server_keeps_serving

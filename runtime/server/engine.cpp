@@ -1035,6 +1035,9 @@ struct Engine::Impl {
       storage::NewOutbox o;
       o.kind = outbox_kind(p.request.kind);
       o.payload = vm::to_json(host::call_payload(p.request));
+      if (p.request.kind == bytecode::EffectKind::StoreRecord) {
+        o.record = record_of(p.request);
+      }
       turn.outbox.push_back(std::move(o));
     }
     // One timer row per conversation stands for the session's earliest timer.
@@ -1100,21 +1103,49 @@ struct Engine::Impl {
     apply_cv.notify_one();
   }
 
+  // A `store` step's record, written to the records table with the turn.
+  static storage::NewRecord record_of(const host::Request& request) {
+    storage::NewRecord r;
+    r.collection = text_field(request.payload, "collection");
+    const Value* data = request.payload.field("record");
+    r.data = vm::to_json(data != nullptr && data->type() == Value::Type::Object
+                             ? *data
+                             : Value::object({{"value", data != nullptr ? *data : Value()}}));
+    r.flow = request.flow;
+    r.step = request.step;
+    r.run = request.id.substr(0, request.id.find(':'));
+    return r;
+  }
+
+  static std::string collection_of(const storage::OutboxRow& row) {
+    std::optional<Value> p = value_of(row.payload);
+    const Value* req = p ? p->field("request") : nullptr;
+    return req != nullptr ? text_field(*req, "collection") : std::string();
+  }
+
   // Answers a call the engine handles itself.
   DeliveryResult local(const storage::OutboxRow& row) {
     DeliveryResult r;
     r.outcome = DeliveryResult::Outcome::Sent;
     if (row.kind == "store") {
-      // Records live in the outbox row that asked for them (its payload); the
-      // row's id is unique and durable, so it names the record.
-      std::optional<Value> p = value_of(row.payload);
-      const Value* req = p ? p->field("request") : nullptr;
-      std::string collection = req != nullptr ? text_field(*req, "collection") : std::string();
-      if (collection.empty()) {
-        collection = "records";
+      // The record was written with the turn that asked for it; its id is the
+      // step's answer.
+      Result<std::optional<std::int64_t>> id = store.record_of_call(row.id);
+      if (!id) {
+        r.outcome = DeliveryResult::Outcome::Retry;
+        r.error = id.error().message;
+        r.device_fault = false;  // The store's trouble, not the device's.
+        return r;
       }
-      r.answer = Value::object({{"ok", Value::boolean(true)},
-                                {"id", Value::text(collection + "-" + std::to_string(row.id))}});
+      if (!id.value()) {
+        r.answer = failure("the record was not stored");
+        return r;
+      }
+      // "<collection>-<n>", the shape the simulator's and test runner's store
+      // answers have too, so transcripts and the API show the same ids.
+      r.answer = Value::object(
+          {{"ok", Value::boolean(true)},
+           {"id", Value::text(storage::record_ref(collection_of(row), *id.value()))}});
       return r;
     }
     r.answer = failure(row.kind == "ai" ? "not configured: no AI model is set up"

@@ -42,6 +42,7 @@ struct QueryFilter {
   std::optional<Millis> since_ms;  // Inclusive.
   std::optional<Millis> until_ms;  // Exclusive.
   std::optional<bool> outbound;    // Messages only: true for out, false for in.
+  std::string collection;          // Records only.
   int limit = 50;                  // 1..1000.
   std::string cursor;
 };
@@ -70,6 +71,24 @@ struct MessageRecord {
   std::string text;
   std::string payload;
   std::string run;
+};
+
+// A record a `store` step kept. Records are the flows' business data: the
+// store keeps them (no retention horizon prunes them).
+// How flows and the API name a record: "<collection>-<id>" ("orders-17").
+inline std::string record_ref(const std::string& collection, std::int64_t id) {
+  return collection + "-" + std::to_string(id);
+}
+
+struct StoredRecord {
+  std::int64_t id = 0;
+  std::string collection;
+  ConversationKey key;
+  std::string flow;
+  std::string step;
+  std::string run;
+  std::string data;  // JSON text (an object).
+  Millis created_ms = 0;
 };
 
 template <typename T>

@@ -161,6 +161,26 @@ CREATE TABLE ai_usage (
 );
 CREATE INDEX ai_usage_by_time ON ai_usage (at_ms);
 )sql",
+    // 3: the records `store` steps keep, written with the turn that asked for them.
+    R"sql(
+CREATE TABLE records (
+  id INTEGER PRIMARY KEY,
+  collection TEXT NOT NULL,
+  contact_id INTEGER NOT NULL REFERENCES contacts (id),
+  device TEXT NOT NULL,
+  contact TEXT NOT NULL,
+  flow TEXT NOT NULL,
+  step TEXT NOT NULL,
+  run TEXT NOT NULL,
+  data TEXT NOT NULL,
+  outbox_id INTEGER NOT NULL,
+  created_ms INTEGER NOT NULL
+);
+CREATE INDEX records_by_collection ON records (collection, created_ms, id);
+CREATE INDEX records_by_time ON records (created_ms, id);
+CREATE INDEX records_by_contact ON records (device, contact, created_ms);
+CREATE INDEX records_by_call ON records (outbox_id);
+)sql",
 };
 
 }  // namespace

@@ -147,6 +147,57 @@ Result<Page<ConversationRecord>> SqliteStore::conversations(const QueryFilter& f
   });
 }
 
+Result<Page<StoredRecord>> SqliteStore::records(const QueryFilter& filter) {
+  if (Result<bool> ok = check_limit(filter); !ok.ok()) {
+    return ok.error();
+  }
+  Result<std::optional<Cursor>> cursor = decode_cursor("records", filter.cursor);
+  if (!cursor.ok()) {
+    return cursor.error();
+  }
+  using Out = Page<StoredRecord>;
+  return read<Out>("query records", [&](sql::Db& db) {
+    sql::Query q = db.query(
+        "SELECT id, collection, device, contact, flow, step, run, data, created_ms FROM records "
+        "WHERE (?1 = '' OR device = ?1) AND (?2 = '' OR contact = ?2) AND (?3 = '' OR flow = ?3) "
+        "AND (?4 IS NULL OR created_ms >= ?4) AND (?5 IS NULL OR created_ms < ?5) "
+        "AND (?6 IS NULL OR (created_ms, id) < (?6, ?7)) AND (?9 = '' OR collection = ?9) "
+        "ORDER BY created_ms DESC, id DESC LIMIT ?8");
+    bind_filter(q, filter, cursor.value());
+    q.bind(9, filter.collection);
+    Out page;
+    while (q.next()) {
+      StoredRecord r;
+      r.id = q.i64(0);
+      r.collection = q.text(1);
+      r.key = ConversationKey{q.text(2), q.text(3)};
+      r.flow = q.text(4);
+      r.step = q.text(5);
+      r.run = q.text(6);
+      r.data = q.text(7);
+      r.created_ms = q.i64(8);
+      page.items.push_back(std::move(r));
+    }
+    if (page.items.size() > static_cast<std::size_t>(filter.limit)) {
+      page.items.pop_back();
+      const StoredRecord& last = page.items.back();
+      page.next_cursor = encode_cursor("records", last.created_ms, last.id);
+    }
+    return Result<Out>(std::move(page));
+  });
+}
+
+Result<std::optional<std::int64_t>> SqliteStore::record_of_call(std::int64_t outbox_id) {
+  using Out = std::optional<std::int64_t>;
+  return read<Out>("find a record", [&](sql::Db& db) {
+    // An outbox id can come back once its row is pruned: the newest record
+    // with it is the live row's.
+    sql::Query q = db.query("SELECT id FROM records WHERE outbox_id = ? ORDER BY id DESC LIMIT 1");
+    q.bind(1, outbox_id);
+    return Result<Out>(q.next() ? Out(q.i64(0)) : Out());
+  });
+}
+
 Result<Page<MessageRecord>> SqliteStore::messages(const QueryFilter& filter) {
   if (Result<bool> ok = check_limit(filter); !ok.ok()) {
     return ok.error();

@@ -66,6 +66,8 @@ class SqliteStore final : public Store {
 
   Result<Page<ConversationRecord>> conversations(const QueryFilter& filter) override;
   Result<Page<MessageRecord>> messages(const QueryFilter& filter) override;
+  Result<Page<StoredRecord>> records(const QueryFilter& filter) override;
+  Result<std::optional<std::int64_t>> record_of_call(std::int64_t outbox_id) override;
   Result<Stats> stats(const StatsFilter& filter) override;
   Result<QueueStats> queue_stats(Millis now_ms) override;
 

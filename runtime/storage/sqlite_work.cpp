@@ -371,7 +371,25 @@ Result<TurnResult> SqliteStore::commit_turn(const TurnCommit& turn) {
           .bind(5, std::max(row.not_before_ms, turn.now_ms))
           .bind(6, turn.now_ms)
           .run();
-      result.outbox_ids.push_back(db.last_insert_id());
+      const std::int64_t outbox_id = db.last_insert_id();
+      result.outbox_ids.push_back(outbox_id);
+      if (row.record) {
+        const NewRecord& r = *row.record;
+        db.query(
+              "INSERT INTO records (collection, contact_id, device, contact, flow, step, run, "
+              "data, outbox_id, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+            .bind(1, r.collection)
+            .bind(2, contact)
+            .bind(3, key.device)
+            .bind(4, key.contact)
+            .bind(5, r.flow)
+            .bind(6, r.step)
+            .bind(7, r.run)
+            .bind(8, r.data)
+            .bind(9, outbox_id)
+            .bind(10, turn.now_ms)
+            .run();
+      }
     }
 
     for (const LogMessage& m : turn.messages) {

@@ -95,6 +95,11 @@ class Store {
   // Queries.
   virtual Result<Page<ConversationRecord>> conversations(const QueryFilter& filter) = 0;
   virtual Result<Page<MessageRecord>> messages(const QueryFilter& filter) = 0;
+  // Records of `store` steps (filter: device, contact, flow, collection, time).
+  virtual Result<Page<StoredRecord>> records(const QueryFilter& filter) = 0;
+  // The id of the record the outbox row `outbox_id` (a `store` call) wrote with
+  // its turn, or nullopt when it wrote none.
+  virtual Result<std::optional<std::int64_t>> record_of_call(std::int64_t outbox_id) = 0;
   virtual Result<Stats> stats(const StatsFilter& filter) = 0;
   virtual Result<QueueStats> queue_stats(Millis now_ms) = 0;
 

@@ -15,10 +15,22 @@ namespace waflow::storage {
 
 // An external effect to perform after the commit: a gateway send, an AI or HTTP
 // call, an event webhook. Rows of one conversation are delivered in order.
+// A record a flow's `store` step keeps (docs/language.md § store): written in
+// the transaction of the turn that asked for it, next to the outbox row that
+// answers the step with the record's id.
+struct NewRecord {
+  std::string collection;
+  std::string data;  // JSON text: the record, an object.
+  std::string flow;
+  std::string step;
+  std::string run;
+};
+
 struct NewOutbox {
-  std::string kind;          // "send", "ai", "http", "webhook", ...
-  std::string payload;       // JSON text.
-  Millis not_before_ms = 0;  // 0: as soon as possible.
+  std::string kind;                 // "send", "ai", "http", "webhook", ...
+  std::string payload;              // JSON text.
+  Millis not_before_ms = 0;         // 0: as soon as possible.
+  std::optional<NewRecord> record = std::nullopt;  // A `store` step's record, kept in the records table.
 };
 
 enum class OutboxStatus : std::uint8_t {

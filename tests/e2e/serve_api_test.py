@@ -40,6 +40,11 @@ PIZZA = os.path.join(ROOT, "examples", "flows", "pizza.wf")
 PROMO_FLOW = '''flow promo "Promotion"
   var contact.plan: text
   say "Hello {{contact.plan}} member, {{contact.name}}"
+
+flow signup "Sign up"
+  trigger exact "signup"
+  store saved = signups {name: contact.name, plan: "basic"}
+  say "Saved as {{saved.id}}"
 '''
 TOKENS = f"""api:
   tokens:
@@ -492,6 +497,33 @@ class ServeApi(unittest.TestCase):
         self.assertEqual(future["messages_per_day"], [])
 
     # --- pause and resume ---
+
+    def test_records_of_store_steps(self):
+        wa = "15550000109"
+        self.say(wa, "signup", "Rita")
+        self.assertEqual(meta.text_of(self.graph.wait_for(wa, 1)[0]), "Saved as signups-1")
+        self.say(wa, "signup", "Rita")
+        self.assertEqual(meta.text_of(self.graph.wait_for(wa, 2)[1]), "Saved as signups-2")
+        page = self.server.ok("GET", "/records?collection=signups&limit=1")
+        self.assertEqual(len(page["items"]), 1)
+        newest = page["items"][0]
+        self.assertEqual(newest["id"], "signups-2")
+        self.assertEqual((newest["collection"], newest["flow"], newest["contact"]),
+                         ("signups", "signup", "+" + wa))
+        self.assertEqual(newest["data"], {"name": "Rita", "plan": "basic"})
+        self.assertTrue(newest["created_at"].endswith("Z"))
+        rest = self.server.ok("GET", "/records?collection=signups&cursor=" + page["next_cursor"])
+        self.assertEqual([r["id"] for r in rest["items"]], ["signups-1"])
+        self.assertEqual(rest["next_cursor"], "")
+        self.assertEqual(self.server.ok("GET", "/records?collection=orders")["items"], [])
+        self.refused(400, "bad_request", "GET", "/records?colection=signups")
+        self.refused(403, "forbidden", "GET", "/records", token=SENDER)
+        # The records outlive the outbox rows that answered the steps.
+        db = sqlite3.connect(self.server.db)
+        try:
+            self.assertEqual(db.execute("SELECT COUNT(*) FROM records").fetchone()[0], 2)
+        finally:
+            db.close()
 
     def test_pause_and_resume(self):
         wa = "15550000107"

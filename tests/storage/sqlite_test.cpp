@@ -143,26 +143,31 @@ TEST_CASE("the database is in WAL mode and migrated once") {
         std::to_string(kSqliteSchemaVersion));
 }
 
-TEST_CASE("a database of schema version 1 is migrated to the AI usage table and keeps its rows") {
+TEST_CASE(
+    "a database of schema version 1 is migrated to the AI usage and records tables and keeps its "
+    "rows") {
   TempDir dir;
   const auto path = dir.path() / "v1.db";
   {
     std::unique_ptr<Store> store = ok(open_sqlite_store(path.string()));
     (void)ok(store->ingest({message("m1", "alice", 100)}));
   }
-  // What the previous version left: its schema, version 1, no ai_usage table.
+  // What the first version left: its schema, version 1, no ai_usage or records table.
   sql_value(path, "DROP TABLE ai_usage");
+  sql_value(path, "DROP TABLE records");
   sql_value(path, "DELETE FROM schema_version WHERE version > 1");
   REQUIRE(sql_value(path, "SELECT max(version) FROM schema_version") == "1");
   {
     std::unique_ptr<Store> store = ok(open_sqlite_store(path.string()));
-    CHECK(store->health().schema_version == 2);
+    CHECK(store->health().schema_version == 3);
     CHECK(store->health().migrated());
     Claim claim = *ok(store->claim("w", 200, 1000));
     CHECK(claim.rows.size() == 1);  // The message written before the migration.
     CHECK(ok(store->stats(StatsFilter{})).ai_usage.empty());
+    CHECK(ok(store->records(QueryFilter{})).items.empty());
   }
   CHECK(sql_value(path, "SELECT count(*) FROM sqlite_schema WHERE name = 'ai_usage'") == "1");
+  CHECK(sql_value(path, "SELECT count(*) FROM sqlite_schema WHERE name = 'records'") == "1");
 }
 
 TEST_CASE("a database with a newer schema is refused and left alone") {
