@@ -6,7 +6,8 @@ add_executable(waflow_ai_tests
   ${CMAKE_CURRENT_LIST_DIR}/ai/anthropic_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/ai/gemini_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/ai/router_test.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/ai/steps_test.cpp)
+  ${CMAKE_CURRENT_LIST_DIR}/ai/steps_test.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/ai/media_test.cpp)
 target_link_libraries(waflow_ai_tests PRIVATE
   waflow_warnings waflow_ai waflow_http nlohmann_json::nlohmann_json Catch2::Catch2WithMain)
 catch_discover_tests(waflow_ai_tests TEST_PREFIX "ai." PROPERTIES TIMEOUT 120)

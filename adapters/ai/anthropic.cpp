@@ -7,6 +7,7 @@
 
 #include <algorithm>
 
+#include "adapters/ai/media.h"
 #include "adapters/ai/wire.h"
 
 namespace waflow::ai::wire {
@@ -91,6 +92,12 @@ AiResult<http::ClientRequest> build_anthropic(const ProviderConfig& config,
     Json blocks = Json::array();
     switch (m.role) {
       case Role::User:
+        for (const Image& image : m.images) {
+          blocks.push_back(
+              {{"type", "image"},
+               {"source",
+                {{"type", "base64"}, {"media_type", image.mime}, {"data", base64(image.bytes)}}}});
+        }
         if (!m.text.empty()) {
           blocks.push_back({{"type", "text"}, {"text", m.text}});
         }

@@ -31,6 +31,14 @@ struct ToolCall {
 
 enum class Role : std::uint8_t { User, Assistant, Tool };
 
+// A picture given to the model with a user turn (an image a contact sent, to be described):
+// the file's bytes, sent inline as each provider takes them (OpenAI an image_url data URL,
+// Anthropic a base64 image block, Gemini inlineData).
+struct Image {
+  std::string mime;  // "image/jpeg", "image/png", ...
+  std::string bytes;
+};
+
 struct Message {
   Role role = Role::User;
   std::string text;
@@ -39,6 +47,7 @@ struct Message {
   std::string tool_call_id;
   std::string tool_name;  // Gemini matches answers by name, not id.
   bool tool_error = false;
+  std::vector<Image> images{};  // User turns: shown to the model before the text.
 };
 
 // A tool the model may call; `parameters` is a JSON Schema (an object schema) as text.

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 
+#include "adapters/ai/media.h"
 #include "adapters/ai/schema.h"
 #include "adapters/ai/wire.h"
 
@@ -65,6 +66,10 @@ AiResult<http::ClientRequest> build_gemini(const ProviderConfig& config,
     Json parts = Json::array();
     switch (m.role) {
       case Role::User:
+        for (const Image& image : m.images) {
+          parts.push_back(
+              {{"inlineData", {{"mimeType", image.mime}, {"data", base64(image.bytes)}}}});
+        }
         if (!m.text.empty()) {
           parts.push_back({{"text", m.text}});
         }

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 
+#include "adapters/ai/media.h"
 #include "adapters/ai/schema.h"
 #include "adapters/ai/wire.h"
 
@@ -171,9 +172,24 @@ AiResult<http::ClientRequest> build_openai(const ProviderConfig& config,
   }
   for (const Message& m : request.messages) {
     switch (m.role) {
-      case Role::User:
-        messages.push_back({{"role", "user"}, {"content", m.text}});
+      case Role::User: {
+        if (m.images.empty()) {
+          messages.push_back({{"role", "user"}, {"content", m.text}});
+          break;
+        }
+        // With pictures the content is a list of parts: the images as data URLs, then the text.
+        Json parts = Json::array();
+        for (const Image& image : m.images) {
+          parts.push_back(
+              {{"type", "image_url"},
+               {"image_url", {{"url", "data:" + image.mime + ";base64," + base64(image.bytes)}}}});
+        }
+        if (!m.text.empty()) {
+          parts.push_back({{"type", "text"}, {"text", m.text}});
+        }
+        messages.push_back({{"role", "user"}, {"content", std::move(parts)}});
         break;
+      }
       case Role::Assistant: {
         Json msg = {{"role", "assistant"}};
         msg["content"] = m.text.empty() && !m.tool_calls.empty() ? Json(nullptr) : Json(m.text);
