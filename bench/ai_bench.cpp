@@ -68,6 +68,19 @@ double cpu_us() {
   return tv(u.ru_utime) + tv(u.ru_stime);
 }
 
+// Context switches of the calling thread: voluntary ones mean it waited (a lock, a syscall that
+// blocks), involuntary ones that the scheduler gave its core to another thread.
+struct Switches {
+  long voluntary = 0;
+  long involuntary = 0;
+};
+
+Switches thread_switches() {
+  rusage u{};
+  getrusage(RUSAGE_THREAD, &u);
+  return {u.ru_nvcsw, u.ru_nivcsw};
+}
+
 // VmRSS and VmHWM (peak) of this process, in KiB.
 struct Memory {
   long rss_kb = 0;
@@ -426,11 +439,12 @@ struct Round {
   int ok = 0;
   int failed = 0;
   int attempts = 0;
-  bool complete = false;  // Every callback ran before the guard timeout.
-  double issue_ms = 0;    // Time for the calling thread to start every call.
-  Summary call_us;        // Each call() on the calling thread.
-  double cpu_ms = 0;      // Process CPU over the round (client, router, fake server).
-  double wall_ms = 0;     // First call() to the last callback.
+  bool complete = false;    // Every callback ran before the guard timeout.
+  double issue_ms = 0;      // Time for the calling thread to start every call.
+  Summary call_us;          // Each call() on the calling thread.
+  Switches issue_switches;  // Of the calling thread while it issued the calls.
+  double cpu_ms = 0;        // Process CPU over the round (client, router, fake server).
+  double wall_ms = 0;       // First call() to the last callback.
   Summary latency_ms;
   std::size_t peak_connections = 0;  // Seen by the fake server, sampled every 2 ms.
   Memory after;
@@ -461,6 +475,7 @@ Round run_round(const std::string& label, ai::AiRouter& router, FakeProvider& fa
   std::vector<double> call_us;
   call_us.reserve(static_cast<std::size_t>(calls));
   const double cpu0 = cpu_us();
+  const Switches switches0 = thread_switches();
   const auto start = Clock::now();
   for (int i = 0; i < calls; ++i) {
     const auto t0 = Clock::now();
@@ -479,6 +494,9 @@ Round run_round(const std::string& label, ai::AiRouter& router, FakeProvider& fa
     call_us.push_back(us_between(t0, Clock::now()));
   }
   round.issue_ms = us_between(start, Clock::now()) / 1000.0;
+  const Switches switches1 = thread_switches();
+  round.issue_switches = {switches1.voluntary - switches0.voluntary,
+                          switches1.involuntary - switches0.involuntary};
   {
     std::unique_lock<std::mutex> lock(mutex);
     round.complete =
@@ -602,15 +620,17 @@ void print_text(const Args& a, const Memory& before, const std::vector<MappingRo
               static_cast<long long>(a.latency_ms), before.rss_kb, before.peak_kb);
   std::printf(
       "| client | calls | ok | failed | attempts | issue ms | call() median / p99 / "
-      "max us | wall ms | latency median / p99 / max ms | CPU ms | peak server conns | "
-      "RSS after KiB | peak RSS KiB |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+      "max us | issuing thread waits / preempted | wall ms | latency median / p99 / "
+      "max ms | CPU ms | peak server conns | RSS after KiB | peak RSS KiB |\n"
+      "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
   for (const Round& r : rounds) {
     std::printf(
-        "| %s | %d | %d | %d | %d | %.1f | %.1f / %.1f / %.0f | %.0f | %.0f / %.0f / %.0f "
-        "| %.0f | %zu | %ld | %ld |\n",
+        "| %s | %d | %d | %d | %d | %.1f | %.1f / %.1f / %.0f | %ld / %ld | %.0f | "
+        "%.0f / %.0f / %.0f | %.0f | %zu | %ld | %ld |\n",
         r.client.c_str(), r.calls, r.ok, r.failed, r.attempts, r.issue_ms, r.call_us.median,
-        r.call_us.p99, r.call_us.max, r.wall_ms, r.latency_ms.median, r.latency_ms.p99,
-        r.latency_ms.max, r.cpu_ms, r.peak_connections, r.after.rss_kb, r.after.peak_kb);
+        r.call_us.p99, r.call_us.max, r.issue_switches.voluntary, r.issue_switches.involuntary,
+        r.wall_ms, r.latency_ms.median, r.latency_ms.p99, r.latency_ms.max, r.cpu_ms,
+        r.peak_connections, r.after.rss_kb, r.after.peak_kb);
   }
 }
 
@@ -639,12 +659,14 @@ void print_json(const Args& a, const Memory& before, const std::vector<MappingRo
     const Round& r = rounds[i];
     std::printf(
         "%s{\"client\":\"%s\",\"calls\":%d,\"ok\":%d,\"failed\":%d,"
-        "\"attempts\":%d,\"issue_ms\":%.2f,\"call_us\":%s,\"wall_ms\":%.1f,"
+        "\"attempts\":%d,\"issue_ms\":%.2f,\"call_us\":%s,\"issue_waits\":%ld,"
+        "\"issue_preempted\":%ld,\"wall_ms\":%.1f,"
         "\"latency_ms\":%s,\"cpu_ms\":%.1f,\"peak_connections\":%zu,\"rss_kb\":%ld,"
         "\"peak_rss_kb\":%ld}",
         i ? "," : "", r.client.c_str(), r.calls, r.ok, r.failed, r.attempts, r.issue_ms,
-        json_summary(r.call_us).c_str(), r.wall_ms, json_summary(r.latency_ms).c_str(), r.cpu_ms,
-        r.peak_connections, r.after.rss_kb, r.after.peak_kb);
+        json_summary(r.call_us).c_str(), r.issue_switches.voluntary, r.issue_switches.involuntary,
+        r.wall_ms, json_summary(r.latency_ms).c_str(), r.cpu_ms, r.peak_connections, r.after.rss_kb,
+        r.after.peak_kb);
   }
   std::printf("]}\n");
 }
