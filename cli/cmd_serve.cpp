@@ -343,6 +343,9 @@ int run_serve(const ServeOptions& options) {
     if (d.ai_fallback) {
       engine_options.ai_fallbacks[d.name] = *d.ai_fallback;
     }
+    if (d.media) {
+      engine_options.media[d.name] = server::DeviceMedia{*d.media, d.media_max_bytes};
+    }
   }
   Result<AiRuntime> made_ai = make_ai_runtime(config.ai, client);
   if (!made_ai) {

@@ -2,10 +2,14 @@
 
 #include "cli/serve_transport.h"
 
+#include <chrono>
 #include <memory>
+#include <random>
 #include <utility>
 #include <vector>
 
+#include "adapters/ai/media.h"
+#include "adapters/gateways/media.h"
 #include "cli/serve_ai.h"
 
 namespace waflow::cli {
@@ -117,6 +121,7 @@ struct SendChain : std::enable_shared_from_this<SendChain> {
 void ServeTransport::set_ai(ai::AiRouter* router, ai::StepRunner* runner, server::Metrics* metrics,
                             server::JsonLog* log) {
   ai_ = runner;
+  router_ = router;
   metrics_ = metrics;
   log_ = log;
   if (router == nullptr || metrics == nullptr) {
@@ -141,6 +146,8 @@ void ServeTransport::deliver(const storage::OutboxRow& row,
     send(row, std::move(done));
   } else if (row.kind == "ai" && ai_ != nullptr) {
     ai_step(row, std::move(done));
+  } else if (row.kind == "media" && router_ != nullptr) {
+    media(row, std::move(done));
   } else {
     call(row, std::move(done));
   }
@@ -278,6 +285,152 @@ void ServeTransport::ai_step(const storage::OutboxRow& row,
         done(std::move(r));
       },
       model);
+}
+
+namespace {
+
+// Claims of a "media" row before a transient failure is given up on: the messages behind it
+// wait meanwhile, so the outbox's own (long) limit is not used.
+constexpr int kMediaAttempts = 3;
+constexpr std::int64_t kDescribeTimeoutMs = 60'000;
+
+std::string boundary() {
+  static constexpr char kHex[] = "0123456789abcdef";
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  std::string out = "waflow-";
+  std::uniform_int_distribution<int> d(0, 15);
+  for (int i = 0; i < 24; ++i) {
+    out += kHex[d(rng)];
+  }
+  return out;
+}
+
+std::string value_text(const Value& v, std::string_view name) {
+  const Value* f = v.field(name);
+  return f != nullptr && f->is_text() ? f->as_text() : std::string();
+}
+
+}  // namespace
+
+void ServeTransport::media(const storage::OutboxRow& row,
+                           std::function<void(DeliveryResult)> done) {
+  Value p;
+  if (!vm::from_json(row.payload, p)) {
+    done(answered(failure("the media payload is not JSON")));
+    return;
+  }
+  auto gateway = gateways_.find(row.key.device);
+  if (gateway == gateways_.end() || gateway->second == nullptr) {
+    done(answered(failure("device " + row.key.device + " has no gateway that downloads media")));
+    return;
+  }
+  const std::string task = value_text(p, "task");
+  const std::string model = value_text(p, "model");
+  const std::string prompt = value_text(p, "prompt");
+  const Value* message = p.field("message");
+  gateways::MediaOptions options;
+  if (const Value* max = p.field("max_bytes"); max != nullptr && max->is_number()) {
+    options.max_bytes = static_cast<std::int64_t>(max->as_number());
+  }
+  const auto began = std::chrono::steady_clock::now();
+  // Ends the row: an answer, or a retry of a transient failure while attempts remain.
+  auto finish = [this, done = std::move(done), attempts = row.attempts, task, model, began,
+                 device = row.key.device](std::string text, std::string error, bool transient) {
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::steady_clock::now() - began)
+                        .count();
+    const bool retry = !error.empty() && transient && attempts < kMediaAttempts;
+    if (log_ != nullptr) {
+      log_->write(error.empty() ? server::LogLevel::Info : server::LogLevel::Warn, "media_call",
+                  {{"device", device},
+                   {"task", task},
+                   {"model", model},
+                   {"attempt", attempts},
+                   {"latency_ms", static_cast<std::int64_t>(ms)},
+                   {"ok", error.empty()},
+                   {"retry", retry},
+                   {"error", error}});
+    }
+    if (retry) {
+      DeliveryResult r;
+      r.outcome = DeliveryResult::Outcome::Retry;
+      r.error = error;
+      r.device_fault = false;  // The model's or the file's trouble, not the device's sends.
+      done(std::move(r));
+      return;
+    }
+    if (!error.empty()) {
+      done(answered(failure(error)));
+      return;
+    }
+    done(answered(Value::object({{"ok", Value::boolean(true)}, {"text", Value::text(text)}})));
+  };
+  if (message == nullptr || (task != "transcribe" && task != "describe")) {
+    finish("", "the media payload has no message or task", false);
+    return;
+  }
+  gateways::download_media(
+      client_, *gateway->second, *message, options,
+      [this, finish = std::move(finish), task, model, prompt,
+       declared = value_text(*message, "mime")](gateways::MediaResult file) mutable {
+        if (!file.ok) {
+          finish("", "download: " + file.error, file.transient);
+          return;
+        }
+        std::string mime = file.file.mime.empty() ? declared : file.file.mime;
+        if (task == "describe") {
+          router_->call(model,
+                        ai::describe_request(prompt, ai::Image{mime.empty() ? "image/jpeg" : mime,
+                                                               std::move(file.file.bytes)}),
+                        kDescribeTimeoutMs, [finish = std::move(finish)](ai::CallResult r) mutable {
+                          if (!r.ok()) {
+                            // The router has retried and failed over already.
+                            finish("", "describe: " + r.error.message, false);
+                            return;
+                          }
+                          finish(r.response->text,
+                                 r.response->text.empty() ? "describe: no text" : "", false);
+                        });
+          return;
+        }
+        const ai::ModelConfig* target = nullptr;
+        for (const ai::ModelConfig& m : router_->models()) {
+          if (m.name == model) {
+            target = &m;
+          }
+        }
+        if (target == nullptr) {
+          finish("", "transcribe: no model '" + model + "' under ai.models", false);
+          return;
+        }
+        ai::AudioFile audio{std::move(file.file.bytes), mime, ""};
+        ai::AiResult<http::ClientRequest> built =
+            ai::build_transcription(target->provider, audio, boundary());
+        if (!built) {
+          finish("", "transcribe: " + built.error().message, false);
+          return;
+        }
+        http::ClientRequest req = std::move(built).value();
+        req.timeout_ms = target->timeout_ms;
+        client_.submit(std::move(req), [finish = std::move(finish),
+                                        provider = target->provider](http::ClientResponse resp) {
+          if (!resp.ok()) {
+            finish("", "transcribe: " + resp.error, true);
+            return;
+          }
+          const std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                       std::chrono::system_clock::now().time_since_epoch())
+                                       .count();
+          ai::AiResult<std::string> text =
+              ai::parse_transcription(provider, resp.status, resp.headers, resp.body, now);
+          if (!text) {
+            finish("", "transcribe: " + text.error().message,
+                   text.error().error_class == ai::ErrorClass::Retry);
+            return;
+          }
+          finish(text.value(), text.value().empty() ? "transcribe: no words heard" : "", false);
+        });
+      });
 }
 
 storage::AiUsage ServeTransport::record(const ai::StepReport& report) {

@@ -45,7 +45,8 @@ class ServeTransport final : public server::Transport {
   }
 
   bool handles(const std::string& kind) const override {
-    return kind == "send" || kind == "http" || (kind == "ai" && ai_ != nullptr);
+    return kind == "send" || kind == "http" ||
+           ((kind == "ai" || kind == "media") && ai_ != nullptr);
   }
   void deliver(const storage::OutboxRow& row,
                std::function<void(server::DeliveryResult)> done) override;
@@ -54,6 +55,11 @@ class ServeTransport final : public server::Transport {
   void send(const storage::OutboxRow& row, std::function<void(server::DeliveryResult)> done);
   void call(const storage::OutboxRow& row, std::function<void(server::DeliveryResult)> done);
   void ai_step(const storage::OutboxRow& row, std::function<void(server::DeliveryResult)> done);
+  // A "media" row (runtime/server/media.h): the file downloaded through the device's gateway,
+  // then transcribed (OpenAI-compatible /audio/transcriptions, on the client) or described (a
+  // chat call through the router). Failures answer {ok: false, error}, so the flow sees the
+  // plain message; a transient one is retried by the outbox first, for a few attempts.
+  void media(const storage::OutboxRow& row, std::function<void(server::DeliveryResult)> done);
   // Counts and logs a finished step; returns what it used, for the store.
   storage::AiUsage record(const ai::StepReport& report);
 
@@ -61,6 +67,7 @@ class ServeTransport final : public server::Transport {
   std::map<std::string, const gateways::Gateway*> gateways_;
   std::map<std::string, webchat::WebChat*> chats_;
   ai::StepRunner* ai_ = nullptr;
+  ai::AiRouter* router_ = nullptr;
   server::Metrics* metrics_ = nullptr;
   server::JsonLog* log_ = nullptr;
   std::map<std::string, std::string> device_models_;

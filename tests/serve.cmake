@@ -58,3 +58,16 @@ foreach(case IN ITEMS an_unmatched_message_is_answered_by_the_model
             --waflow $<TARGET_FILE:waflow> ServeFallback.test_${case})
   set_tests_properties(serve.ai_fallback.${case} PROPERTIES TIMEOUT 120)
 endforeach()
+
+# Media understanding (devices[].media): the real binary with a mock Graph API that serves
+# media and a mock OpenAI-compatible server that transcribes and describes. ctest names start
+# with "serve.media.".
+foreach(case IN ITEMS a_voice_note_transcribed_to_pizza_starts_the_pizza_flow
+                      an_image_description_is_visible_to_the_flow
+                      a_failing_model_leaves_the_plain_media_message_and_logs_why
+                      a_text_behind_a_voice_note_waits_for_it)
+  add_test(NAME serve.media.${case}
+    COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/e2e/serve_media_test.py
+            --waflow $<TARGET_FILE:waflow> ServeMedia.test_${case})
+  set_tests_properties(serve.media.${case} PROPERTIES TIMEOUT 120)
+endforeach()

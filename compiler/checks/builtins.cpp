@@ -32,6 +32,12 @@ constexpr std::array kVariables = {
              "unsupported."},
     Variable{Scope::Message, "payload", ValueType::Text,
              "The id of the tapped button or list row; empty for other messages."},
+    Variable{Scope::Message, "transcript", ValueType::Text,
+             "A voice note's words, when the device transcribes them (devices[].media); also "
+             "its message.text. Empty for other messages."},
+    Variable{Scope::Message, "description", ValueType::Text,
+             "An image's description by the device's model (devices[].media); empty for other "
+             "messages."},
     Variable{Scope::System, "now", ValueType::DateTime,
              "The current date and time in the business time zone."},
     Variable{Scope::System, "today", ValueType::Date, "Today's date in the business time zone."},

@@ -137,7 +137,7 @@ void read_device(const Reader& r, const YAML::Node& node, const std::string& key
   r.only(node, key,
          {"name", "gateway", "webhook_path", "rate_per_second", "phone_number_id", "access_token",
           "verify_token", "app_secret", "graph_base", "graph_version", "base_url", "session",
-          "api_key", "hmac_key", "ai_model", "ai_fallback", "media_max_bytes"});
+          "api_key", "hmac_key", "ai_model", "ai_fallback", "media_max_bytes", "media"});
   if (!node["name"]) {
     r.fail(node, key, "a device needs a name");
   }
@@ -449,6 +449,34 @@ AiFallbackConfig read_fallback(const Reader& r, const YAML::Node& node, const st
   return f;
 }
 
+// devices[i].media; its models are checked once the ai: section is read.
+MediaConfig read_media(const Reader& r, const YAML::Node& node, const std::string& key) {
+  r.only(node, key, {"transcribe", "describe", "describe_prompt"});
+  MediaConfig m;
+  if (node["transcribe"]) {
+    m.transcribe = r.text(node["transcribe"], key + ".transcribe");
+  }
+  if (node["describe"]) {
+    m.describe = r.text(node["describe"], key + ".describe");
+  }
+  if (node["describe_prompt"]) {
+    m.describe_prompt = r.text(node["describe_prompt"], key + ".describe_prompt");
+    if (m.describe_prompt.empty()) {
+      r.fail(node["describe_prompt"], key + ".describe_prompt", "must not be empty");
+    }
+  }
+  if (m.transcribe.empty() && m.describe.empty()) {
+    r.fail(node, key, "name a model to transcribe voice notes, to describe images, or both");
+  }
+  return m;
+}
+
+// Providers whose API has OpenAI's /audio/transcriptions (the others have no such endpoint).
+bool can_transcribe(const std::string& provider) {
+  return provider == "openai" || provider == "groq" || provider == "mistral" ||
+         provider == "together" || provider == "vllm";
+}
+
 ServeConfig read_config(const Reader& r, const YAML::Node& root) {
   ServeConfig c;
   c.path = r.path();
@@ -577,6 +605,36 @@ ServeConfig read_config(const Reader& r, const YAML::Node& root) {
              "'" + f.model + "' is not a model under ai.models");
     }
     c.devices[i].ai_fallback = std::move(f);
+  }
+  for (std::size_t i = 0; i < c.devices.size(); ++i) {
+    const YAML::Node node = devices[i]["media"];
+    if (!node) {
+      continue;
+    }
+    const std::string key = "devices[" + std::to_string(i) + "].media";
+    MediaConfig m = read_media(r, node, key);
+    auto model = [&](const char* what) -> const AiModelConfig* {
+      const std::string& name = std::string_view(what) == "transcribe" ? m.transcribe : m.describe;
+      if (name.empty()) {
+        return nullptr;
+      }
+      for (const AiModelConfig& am : c.ai.models) {
+        if (am.name == name) {
+          return &am;
+        }
+      }
+      r.fail(node[what], key + "." + what, "'" + name + "' is not a model under ai.models");
+      return nullptr;
+    };
+    if (const AiModelConfig* t = model("transcribe");
+        t != nullptr && !can_transcribe(t->provider)) {
+      r.fail(node["transcribe"], key + ".transcribe",
+             "'" + t->name + "' uses provider " + t->provider +
+                 ", which cannot transcribe audio: name one of an OpenAI-compatible "
+                 "provider with /audio/transcriptions (openai, groq, mistral, together, vllm)");
+    }
+    (void)model("describe");
+    c.devices[i].media = std::move(m);
   }
   if (const YAML::Node api = root["api"]) {
     r.only(api, "api", {"tokens"});
@@ -775,6 +833,10 @@ std::string ServeConfig::describe() const {
     }
     if (d.ai_fallback) {
       out += ", ai fallback " + d.ai_fallback->model;
+    }
+    if (d.media) {
+      out += ", media " + (d.media->transcribe.empty() ? "-" : d.media->transcribe) + "/" +
+             (d.media->describe.empty() ? "-" : d.media->describe);
     }
     out += ")";
   }

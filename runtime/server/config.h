@@ -40,6 +40,14 @@ struct AiFallbackConfig {
   std::optional<std::int64_t> max_tokens;
 };
 
+// `devices[].media`: what the device's models make of users' media before a flow sees it
+// (docs/ai.md, "Media understanding"). Models are names under ai.models; empty: not done.
+struct MediaConfig {
+  std::string transcribe;  // Voice notes and audio -> text (an OpenAI-compatible provider).
+  std::string describe;    // Images -> a short description (any provider).
+  std::string describe_prompt = "Describe this image in one or two sentences for a chatbot.";
+};
+
 struct DeviceConfig {
   std::string name;
   std::string gateway;       // "meta" | "waha" | "web"
@@ -64,6 +72,9 @@ struct DeviceConfig {
   std::optional<AiFallbackConfig> ai_fallback;
   // The largest inbound media file downloaded (Meta by id, WAHA by URL).
   std::int64_t media_max_bytes = 16 << 20;
+  // Transcribes voice notes and describes images before the flow sees them; none: the flow
+  // sees media messages as they came.
+  std::optional<MediaConfig> media;
 };
 
 // One language model under `ai.models` (docs/ai.md). Plain data: the command layer maps it to

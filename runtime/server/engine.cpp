@@ -23,6 +23,7 @@
 #include "runtime/host/session_blob.h"
 #include "runtime/host/tz.h"
 #include "runtime/server/fallback.h"
+#include "runtime/server/media.h"
 
 namespace waflow::server {
 
@@ -682,6 +683,7 @@ struct Engine::Impl {
     // routed when a run ended).
     Fallback fb{fallback_config(c.key.device), read_fallback_state(session.host_state())};
     const FallbackState fb_before = fb.state;
+    Media md{media_config(c.key.device), read_media_state(session.host_state())};
     session.advance_to(now);
     fallback_scan(session, c, now, turn, fb);
     for (const storage::InboxRow& row : c.rows) {
@@ -698,12 +700,22 @@ struct Engine::Impl {
         fallback_answer(session, c, row, now, turn, fb);
         continue;
       }
+      if (row.kind == storage::InboxKind::Answer && is_media_ref(row.ref)) {
+        media_answer(session, c, row, now, turn, fb, md);
+        continue;
+      }
+      if (row.kind == storage::InboxKind::Message && media_hold(c, row, turn, md)) {
+        continue;
+      }
       feed(session, c, row);
       fallback_scan(session, c, now, turn, fb);
     }
     if (fb.state.pending != fb_before.pending || fb.state.queued != fb_before.queued ||
         fb.state.seq != fb_before.seq) {
       write_fallback_state(session.host_state(), fb.state);
+    }
+    if (md.changed) {
+      write_media_state(session.host_state(), md.state);
     }
 
     translate(session, bundle, c, now, pending_before, turn);
@@ -903,6 +915,101 @@ struct Engine::Impl {
       std::vector<std::string> texts = std::move(fb.state.queued);
       fb.state.queued.clear();
       fallback_ask(session, c, now, turn, fb, std::move(texts));
+    }
+  }
+
+  // ---- media understanding (media.h) ----
+
+  struct Media {
+    const DeviceMedia* config = nullptr;  // None: the device leaves media as it comes.
+    MediaState state;
+    bool changed = false;
+  };
+
+  const DeviceMedia* media_config(const std::string& device) const {
+    auto it = options.media.find(device);
+    return it != options.media.end() ? &it->second : nullptr;
+  }
+
+  // Holds a message back from the session: behind a call that is out (in order), or because
+  // it is media to understand first (a call goes out). False: feed it now.
+  bool media_hold(const storage::Claim& c, const storage::InboxRow& row, storage::TurnCommit& turn,
+                  Media& md) {
+    if (md.config == nullptr && md.state.pending.empty()) {
+      return false;
+    }
+    std::optional<Value> p = value_of(row.payload);
+    const Value* m = p ? p->field("message") : nullptr;
+    if (m == nullptr || m->type() != Value::Type::Object) {
+      return false;  // feed() logs it.
+    }
+    if (!md.state.pending.empty()) {
+      md.state.held.push_back(HeldMessage{*m, row.ref});
+      md.changed = true;
+      return true;
+    }
+    const std::string task = media_task(md.config->config, *m);
+    if (task.empty()) {
+      return false;
+    }
+    md.state.held.push_back(HeldMessage{*m, row.ref});
+    media_ask(c, turn, md, task);
+    return true;
+  }
+
+  // The call for the first held message.
+  void media_ask(const storage::Claim& c, storage::TurnCommit& turn, Media& md,
+                 const std::string& task) {
+    const std::string id = std::string(kMediaPrefix) + std::to_string(++md.state.seq);
+    storage::NewOutbox o;
+    o.kind = "media";
+    o.payload = vm::to_json(media_payload(md.config->config, id, task, md.config->max_bytes,
+                                          md.state.held.front().message));
+    turn.outbox.push_back(std::move(o));
+    md.state.pending = id;
+    md.changed = true;
+    if (log.enabled(LogLevel::Debug)) {
+      log.debug("media_call",
+                {{"device", c.key.device}, {"contact", c.key.contact}, {"id", id}, {"task", task}});
+    }
+  }
+
+  // The answer of a media call: the held message goes to the session, enriched (or as it
+  // came, when the call failed), then those behind it, until one needs a call of its own.
+  void media_answer(host::Session& session, const storage::Claim& c, const storage::InboxRow& row,
+                    Millis now, storage::TurnCommit& turn, Fallback& fb, Media& md) {
+    if (row.ref != md.state.pending || md.state.held.empty()) {
+      log.warn("answer_not_pending", {{"request", row.ref}, {"contact", c.key.contact}});
+      return;
+    }
+    md.state.pending.clear();
+    md.changed = true;
+    HeldMessage first = std::move(md.state.held.front());
+    md.state.held.erase(md.state.held.begin());
+    std::optional<Value> answer = value_of(row.payload);
+    const std::string task =
+        md.config != nullptr ? media_task(md.config->config, first.message) : std::string();
+    std::string error;
+    Value message = enrich(first.message, task.empty() ? "describe" : task,
+                           answer ? *answer : failure("the answer is not JSON"), error);
+    if (!error.empty()) {
+      log.warn(
+          "media_failed",
+          {{"device", c.key.device}, {"contact", c.key.contact}, {"task", task}, {"error", error}});
+    }
+    session.receive(Value::object(message.as_object(), vm::Tag::Message), first.ref);
+    fallback_scan(session, c, now, turn, fb);
+    while (!md.state.held.empty()) {
+      const HeldMessage& next = md.state.held.front();
+      const std::string next_task =
+          md.config != nullptr ? media_task(md.config->config, next.message) : std::string();
+      if (!next_task.empty()) {
+        media_ask(c, turn, md, next_task);
+        return;
+      }
+      session.receive(Value::object(next.message.as_object(), vm::Tag::Message), next.ref);
+      md.state.held.erase(md.state.held.begin());
+      fallback_scan(session, c, now, turn, fb);
     }
   }
 

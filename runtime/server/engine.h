@@ -32,6 +32,7 @@
 #include "runtime/server/clock.h"
 #include "runtime/server/config.h"
 #include "runtime/server/log.h"
+#include "runtime/server/media.h"
 #include "runtime/server/metrics.h"
 #include "runtime/server/transport.h"
 #include "runtime/storage/store.h"
@@ -116,6 +117,9 @@ struct EngineOptions {
   // Devices' AI fallback chatbots (fallback.h), by device name; the rest stay silent when no
   // flow takes a message.
   std::map<std::string, AiFallbackConfig> ai_fallbacks;
+  // Devices that transcribe voice notes and describe images before flows see them (media.h),
+  // by device name.
+  std::map<std::string, DeviceMedia> media;
   Metrics* metrics = nullptr;  // Where the engine's metrics go; none: kept to itself.
 };
 

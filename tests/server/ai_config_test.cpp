@@ -239,3 +239,54 @@ ai: {models: {m: {provider: openai}}}
 )") == "/etc/waflow/waflow.yaml:3:58: devices[0].ai_fallback.temprature: unknown key (expected "
        "one of: system, model, history, temperature, max_tokens)");
 }
+
+TEST_CASE("a device's media: models under ai.models, a transcriber that can transcribe") {
+  const std::string text = R"(storage: {sqlite: waflow.db}
+devices:
+  - name: shop
+    gateway: web
+    media: {transcribe: whisper, describe: eyes}
+  - name: desk
+    gateway: web
+    media:
+      describe: eyes
+      describe_prompt: What is on the picture?
+ai:
+  models:
+    whisper: {provider: groq, model: whisper-large-v3}
+    eyes: {provider: anthropic}
+)";
+  waflow::Result<ServeConfig> c = parse_config(text, "/etc/waflow/waflow.yaml", env({}));
+  INFO((c ? std::string() : c.error().message));
+  REQUIRE(c.ok());
+  REQUIRE(c.value().devices[0].media.has_value());
+  CHECK(c.value().devices[0].media->transcribe == "whisper");
+  CHECK(c.value().devices[0].media->describe == "eyes");
+  CHECK(c.value().devices[0].media->describe_prompt ==
+        "Describe this image in one or two sentences for a chatbot.");
+  REQUIRE(c.value().devices[1].media.has_value());
+  CHECK(c.value().devices[1].media->transcribe.empty());
+  CHECK(c.value().devices[1].media->describe_prompt == "What is on the picture?");
+  CHECK(c.value().describe().find("shop (web, media whisper/eyes)") != std::string::npos);
+}
+
+TEST_CASE("media errors name the place") {
+  CHECK(error_of(R"(storage: {sqlite: waflow.db}
+devices:
+  - {name: shop, gateway: web, media: {transcribe: eyes}}
+ai: {models: {eyes: {provider: anthropic}}}
+)") == "/etc/waflow/waflow.yaml:3:52: devices[0].media.transcribe: 'eyes' uses provider "
+       "anthropic, which cannot transcribe audio: name one of an OpenAI-compatible provider with "
+       "/audio/transcriptions (openai, groq, mistral, together, vllm)");
+  CHECK(error_of(R"(storage: {sqlite: waflow.db}
+devices:
+  - {name: shop, gateway: web, media: {describe: gone}}
+ai: {models: {eyes: {provider: anthropic}}}
+)") == "/etc/waflow/waflow.yaml:3:50: devices[0].media.describe: 'gone' is not a model under "
+       "ai.models");
+  CHECK(error_of(R"(storage: {sqlite: waflow.db}
+devices:
+  - {name: shop, gateway: web, media: {}}
+)") == "/etc/waflow/waflow.yaml:3:39: devices[0].media: name a model to transcribe voice notes, "
+       "to describe images, or both");
+}

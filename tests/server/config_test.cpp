@@ -95,7 +95,7 @@ TEST_CASE("config errors name file, line, column and key") {
         "/etc/waflow/waflow.yaml:5:5: devices[0].gatway: unknown key (expected one of: name, "
         "gateway, webhook_path, rate_per_second, phone_number_id, access_token, verify_token, "
         "app_secret, graph_base, graph_version, base_url, session, api_key, hmac_key, ai_model, "
-        "ai_fallback, media_max_bytes)");
+        "ai_fallback, media_max_bytes, media)");
   CHECK(error_of("storage: {sqlite: a.db}\nflows: f\ndevices:\n  - {name: x, gateway: twilio}\n") ==
         "/etc/waflow/waflow.yaml:4:24: devices[0].gateway: unknown gateway 'twilio' (expected "
         "meta, waha or web)");
