@@ -105,86 +105,89 @@ std::string day_name(std::int64_t day) {
 
 }  // namespace
 
-Result<Page<ConversationRecord>> SqliteStore::conversations(const QueryFilter& filter) {
+template <typename T, typename BindMore, typename ReadRow, typename Key>
+Result<Page<T>> SqliteStore::page_of(std::string_view what, const QueryFilter& filter,
+                                     const std::string& sql, BindMore bind_more, ReadRow read_row,
+                                     Key key) {
   if (Result<bool> ok = check_limit(filter); !ok.ok()) {
     return ok.error();
   }
-  Result<std::optional<Cursor>> cursor = decode_cursor("conversations", filter.cursor);
+  Result<std::optional<Cursor>> cursor = decode_cursor(what, filter.cursor);
   if (!cursor.ok()) {
     return cursor.error();
   }
-  using Out = Page<ConversationRecord>;
-  return read<Out>("query conversations", [&](sql::Db& db) {
-    sql::Query q = db.query(
-        "SELECT id, device, contact, run, flow, bundle_hash, status, last_step, started_ms, "
-        "updated_ms, ended_ms FROM conversations "
-        "WHERE (?1 = '' OR device = ?1) AND (?2 = '' OR contact = ?2) AND (?3 = '' OR flow = ?3) "
-        "AND (?4 IS NULL OR started_ms >= ?4) AND (?5 IS NULL OR started_ms < ?5) "
-        "AND (?6 IS NULL OR (started_ms, id) < (?6, ?7)) "
-        "ORDER BY started_ms DESC, id DESC LIMIT ?8");
+  using Out = Page<T>;
+  return read<Out>("query " + std::string(what), [&](sql::Db& db) {
+    sql::Query q = db.query(sql);
     bind_filter(q, filter, cursor.value());
+    bind_more(q);
     Out page;
     while (q.next()) {
-      ConversationRecord r;
-      r.id = q.i64(0);
-      r.key = ConversationKey{q.text(1), q.text(2)};
-      r.run = q.text(3);
-      r.flow = q.text(4);
-      r.bundle_hash = q.text(5);
-      r.status = q.text(6);
-      r.last_step = q.text(7);
-      r.started_ms = q.i64(8);
-      r.updated_ms = q.i64(9);
-      r.ended_ms = q.opt_i64(10);
-      page.items.push_back(std::move(r));
+      page.items.push_back(read_row(q));
     }
+    // One row more than the limit says another page exists.
     if (page.items.size() > static_cast<std::size_t>(filter.limit)) {
       page.items.pop_back();
-      const ConversationRecord& last = page.items.back();
-      page.next_cursor = encode_cursor("conversations", last.started_ms, last.id);
+      const Cursor last = key(page.items.back());
+      page.next_cursor = encode_cursor(what, last.time, last.id);
     }
     return Result<Out>(std::move(page));
   });
 }
 
+Result<Page<ConversationRecord>> SqliteStore::conversations(const QueryFilter& filter) {
+  return page_of<ConversationRecord>(
+      "conversations", filter,
+      "SELECT id, device, contact, run, flow, bundle_hash, status, last_step, started_ms, "
+      "updated_ms, ended_ms FROM conversations "
+      "WHERE (?1 = '' OR device = ?1) AND (?2 = '' OR contact = ?2) AND (?3 = '' OR flow = ?3) "
+      "AND (?4 IS NULL OR started_ms >= ?4) AND (?5 IS NULL OR started_ms < ?5) "
+      "AND (?6 IS NULL OR (started_ms, id) < (?6, ?7)) "
+      "ORDER BY started_ms DESC, id DESC LIMIT ?8",
+      [](sql::Query&) {},
+      [](sql::Query& q) {
+        ConversationRecord r;
+        r.id = q.i64(0);
+        r.key = ConversationKey{q.text(1), q.text(2)};
+        r.run = q.text(3);
+        r.flow = q.text(4);
+        r.bundle_hash = q.text(5);
+        r.status = q.text(6);
+        r.last_step = q.text(7);
+        r.started_ms = q.i64(8);
+        r.updated_ms = q.i64(9);
+        r.ended_ms = q.opt_i64(10);
+        return r;
+      },
+      [](const ConversationRecord& r) {
+        return Cursor{r.started_ms, r.id};
+      });
+}
+
 Result<Page<StoredRecord>> SqliteStore::records(const QueryFilter& filter) {
-  if (Result<bool> ok = check_limit(filter); !ok.ok()) {
-    return ok.error();
-  }
-  Result<std::optional<Cursor>> cursor = decode_cursor("records", filter.cursor);
-  if (!cursor.ok()) {
-    return cursor.error();
-  }
-  using Out = Page<StoredRecord>;
-  return read<Out>("query records", [&](sql::Db& db) {
-    sql::Query q = db.query(
-        "SELECT id, collection, device, contact, flow, step, run, data, created_ms FROM records "
-        "WHERE (?1 = '' OR device = ?1) AND (?2 = '' OR contact = ?2) AND (?3 = '' OR flow = ?3) "
-        "AND (?4 IS NULL OR created_ms >= ?4) AND (?5 IS NULL OR created_ms < ?5) "
-        "AND (?6 IS NULL OR (created_ms, id) < (?6, ?7)) AND (?9 = '' OR collection = ?9) "
-        "ORDER BY created_ms DESC, id DESC LIMIT ?8");
-    bind_filter(q, filter, cursor.value());
-    q.bind(9, filter.collection);
-    Out page;
-    while (q.next()) {
-      StoredRecord r;
-      r.id = q.i64(0);
-      r.collection = q.text(1);
-      r.key = ConversationKey{q.text(2), q.text(3)};
-      r.flow = q.text(4);
-      r.step = q.text(5);
-      r.run = q.text(6);
-      r.data = q.text(7);
-      r.created_ms = q.i64(8);
-      page.items.push_back(std::move(r));
-    }
-    if (page.items.size() > static_cast<std::size_t>(filter.limit)) {
-      page.items.pop_back();
-      const StoredRecord& last = page.items.back();
-      page.next_cursor = encode_cursor("records", last.created_ms, last.id);
-    }
-    return Result<Out>(std::move(page));
-  });
+  return page_of<StoredRecord>(
+      "records", filter,
+      "SELECT id, collection, device, contact, flow, step, run, data, created_ms FROM records "
+      "WHERE (?1 = '' OR device = ?1) AND (?2 = '' OR contact = ?2) AND (?3 = '' OR flow = ?3) "
+      "AND (?4 IS NULL OR created_ms >= ?4) AND (?5 IS NULL OR created_ms < ?5) "
+      "AND (?6 IS NULL OR (created_ms, id) < (?6, ?7)) AND (?9 = '' OR collection = ?9) "
+      "ORDER BY created_ms DESC, id DESC LIMIT ?8",
+      [&](sql::Query& q) { q.bind(9, filter.collection); },
+      [](sql::Query& q) {
+        StoredRecord r;
+        r.id = q.i64(0);
+        r.collection = q.text(1);
+        r.key = ConversationKey{q.text(2), q.text(3)};
+        r.flow = q.text(4);
+        r.step = q.text(5);
+        r.run = q.text(6);
+        r.data = q.text(7);
+        r.created_ms = q.i64(8);
+        return r;
+      },
+      [](const StoredRecord& r) {
+        return Cursor{r.created_ms, r.id};
+      });
 }
 
 Result<std::optional<std::int64_t>> SqliteStore::record_of_call(std::int64_t outbox_id) {
@@ -199,50 +202,38 @@ Result<std::optional<std::int64_t>> SqliteStore::record_of_call(std::int64_t out
 }
 
 Result<Page<MessageRecord>> SqliteStore::messages(const QueryFilter& filter) {
-  if (Result<bool> ok = check_limit(filter); !ok.ok()) {
-    return ok.error();
-  }
-  Result<std::optional<Cursor>> cursor = decode_cursor("messages", filter.cursor);
-  if (!cursor.ok()) {
-    return cursor.error();
-  }
-  using Out = Page<MessageRecord>;
-  return read<Out>("query messages", [&](sql::Db& db) {
-    sql::Query q = db.query(
-        "SELECT id, device, contact, outbound, at_ms, flow, step, kind, text, payload, run "
-        "FROM messages "
-        "WHERE (?1 = '' OR device = ?1) AND (?2 = '' OR contact = ?2) AND (?3 = '' OR flow = ?3) "
-        "AND (?4 IS NULL OR at_ms >= ?4) AND (?5 IS NULL OR at_ms < ?5) "
-        "AND (?6 IS NULL OR (at_ms, id) < (?6, ?7)) AND (?9 IS NULL OR outbound = ?9) "
-        "ORDER BY at_ms DESC, id DESC LIMIT ?8");
-    bind_filter(q, filter, cursor.value());
-    if (filter.outbound) {
-      q.bind(9, *filter.outbound ? 1 : 0);
-    } else {
-      q.bind_null(9);
-    }
-    Out page;
-    while (q.next()) {
-      MessageRecord m;
-      m.id = q.i64(0);
-      m.key = ConversationKey{q.text(1), q.text(2)};
-      m.outbound = q.i64(3) != 0;
-      m.at_ms = q.i64(4);
-      m.flow = q.text(5);
-      m.step = q.text(6);
-      m.kind = q.text(7);
-      m.text = q.text(8);
-      m.payload = q.text(9);
-      m.run = q.text(10);
-      page.items.push_back(std::move(m));
-    }
-    if (page.items.size() > static_cast<std::size_t>(filter.limit)) {
-      page.items.pop_back();
-      const MessageRecord& last = page.items.back();
-      page.next_cursor = encode_cursor("messages", last.at_ms, last.id);
-    }
-    return Result<Out>(std::move(page));
-  });
+  return page_of<MessageRecord>(
+      "messages", filter,
+      "SELECT id, device, contact, outbound, at_ms, flow, step, kind, text, payload, run "
+      "FROM messages "
+      "WHERE (?1 = '' OR device = ?1) AND (?2 = '' OR contact = ?2) AND (?3 = '' OR flow = ?3) "
+      "AND (?4 IS NULL OR at_ms >= ?4) AND (?5 IS NULL OR at_ms < ?5) "
+      "AND (?6 IS NULL OR (at_ms, id) < (?6, ?7)) AND (?9 IS NULL OR outbound = ?9) "
+      "ORDER BY at_ms DESC, id DESC LIMIT ?8",
+      [&](sql::Query& q) {
+        if (filter.outbound) {
+          q.bind(9, *filter.outbound ? 1 : 0);
+        } else {
+          q.bind_null(9);
+        }
+      },
+      [](sql::Query& q) {
+        MessageRecord m;
+        m.id = q.i64(0);
+        m.key = ConversationKey{q.text(1), q.text(2)};
+        m.outbound = q.i64(3) != 0;
+        m.at_ms = q.i64(4);
+        m.flow = q.text(5);
+        m.step = q.text(6);
+        m.kind = q.text(7);
+        m.text = q.text(8);
+        m.payload = q.text(9);
+        m.run = q.text(10);
+        return m;
+      },
+      [](const MessageRecord& m) {
+        return Cursor{m.at_ms, m.id};
+      });
 }
 
 Result<Stats> SqliteStore::stats(const StatsFilter& filter) {

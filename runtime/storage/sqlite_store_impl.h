@@ -103,6 +103,13 @@ class SqliteStore final : public Store {
     }
   };
 
+  // One page of a query newest first with keyset paging (sqlite_queries.cpp):
+  // `sql` takes the filter's parameters ?1..?8, `bind_more` binds any others,
+  // `read_row` reads an item and `key` gives an item's (time, id) cursor.
+  template <typename T, typename BindMore, typename ReadRow, typename Key>
+  Result<Page<T>> page_of(std::string_view what, const QueryFilter& filter, const std::string& sql,
+                          BindMore bind_more, ReadRow read_row, Key key);
+
   // Runs `body(db)` on the writer thread inside a group-committed transaction
   // and returns its outcome once the transaction committed (or failed).
   template <typename T, typename Body>
