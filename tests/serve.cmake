@@ -36,6 +36,7 @@ add_executable(waflow_server_tests
   ${CMAKE_CURRENT_LIST_DIR}/server/config_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/server/engine_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/server/fallback_test.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/server/media_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/server/metrics_test.cpp)
 target_compile_definitions(waflow_server_tests PRIVATE WAFLOW_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
 target_link_libraries(waflow_server_tests
