@@ -347,7 +347,16 @@ int run_serve(const ServeOptions& options) {
       engine_options.media[d.name] = server::DeviceMedia{*d.media, d.media_max_bytes};
     }
   }
-  Result<AiRuntime> made_ai = make_ai_runtime(config.ai, client);
+  // AI calls get a client of their own: each waits seconds for its model, so
+  // under the gateways' limits (16 a host) a burst of them queued one batch of
+  // 16 after another, and held up sends. Many calls to one provider at once is
+  // the normal case; the engine's max_inflight bounds them.
+  http::ClientOptions ai_client_options;
+  ai_client_options.max_connections = 1024;
+  ai_client_options.max_per_host = 1024;
+  ai_client_options.default_timeout_ms = 120'000;
+  http::HttpClient ai_client(ai_client_options);
+  Result<AiRuntime> made_ai = make_ai_runtime(config.ai, ai_client);
   if (!made_ai) {
     return fail(config.path + ": " + made_ai.error().message);
   }
@@ -487,6 +496,7 @@ int run_serve(const ServeOptions& options) {
   api.stop();  // Requests still queued for the store are answered first.
   engine.stop();
   ai.shutdown();
+  ai_client.shutdown();
   client.shutdown();
   store->close();
   const server::EngineCounters c = engine.counters();
