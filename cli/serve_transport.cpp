@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <random>
 #include <utility>
 #include <vector>
@@ -335,7 +336,8 @@ void ServeTransport::media(const storage::OutboxRow& row,
   const auto began = std::chrono::steady_clock::now();
   // Ends the row: an answer, or a retry of a transient failure while attempts remain.
   auto finish = [this, done = std::move(done), attempts = row.attempts, task, model, began,
-                 device = row.key.device](std::string text, std::string error, bool transient) {
+                 device = row.key.device](std::string text, std::string error, bool transient,
+                                          std::optional<storage::AiUsage> usage = std::nullopt) {
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                         std::chrono::steady_clock::now() - began)
                         .count();
@@ -359,11 +361,18 @@ void ServeTransport::media(const storage::OutboxRow& row,
       done(std::move(r));
       return;
     }
-    if (!error.empty()) {
-      done(answered(failure(error)));
-      return;
+    DeliveryResult r = answered(
+        error.empty() ? Value::object({{"ok", Value::boolean(true)}, {"text", Value::text(text)}})
+                      : failure(error));
+    // What the model used, kept with AI steps' (waflow query): step media_transcribe or
+    // media_describe, no flow.
+    if (usage) {
+      usage->step = "media_" + task;
+      usage->latency_ms = static_cast<std::int64_t>(ms);
+      usage->ok = error.empty();
+      r.ai_usage = std::move(usage);
     }
-    done(answered(Value::object({{"ok", Value::boolean(true)}, {"text", Value::text(text)}})));
+    done(std::move(r));
   };
   if (message == nullptr || (task != "transcribe" && task != "describe")) {
     finish("", "the media payload has no message or task", false);
@@ -383,13 +392,18 @@ void ServeTransport::media(const storage::OutboxRow& row,
                         ai::describe_request(prompt, ai::Image{mime.empty() ? "image/jpeg" : mime,
                                                                std::move(file.file.bytes)}),
                         kDescribeTimeoutMs, [finish = std::move(finish)](ai::CallResult r) mutable {
+                          storage::AiUsage usage;
+                          usage.provider = r.stats.provider.empty() ? "none" : r.stats.provider;
+                          usage.model = r.stats.model_name.empty() ? "none" : r.stats.model_name;
+                          usage.input_tokens = r.stats.input_tokens;
+                          usage.output_tokens = r.stats.output_tokens;
                           if (!r.ok()) {
                             // The router has retried and failed over already.
-                            finish("", "describe: " + r.error.message, false);
+                            finish("", "describe: " + r.error.message, false, usage);
                             return;
                           }
                           finish(r.response->text,
-                                 r.response->text.empty() ? "describe: no text" : "", false);
+                                 r.response->text.empty() ? "describe: no text" : "", false, usage);
                         });
           return;
         }
@@ -412,8 +426,11 @@ void ServeTransport::media(const storage::OutboxRow& row,
         }
         http::ClientRequest req = std::move(built).value();
         req.timeout_ms = target->timeout_ms;
-        client_.submit(std::move(req), [finish = std::move(finish),
-                                        provider = target->provider](http::ClientResponse resp) {
+        storage::AiUsage usage;
+        usage.provider = std::string(ai::kind_name(target->provider.kind));
+        usage.model = model;
+        client_.submit(std::move(req), [finish = std::move(finish), provider = target->provider,
+                                        usage](http::ClientResponse resp) {
           if (!resp.ok()) {
             finish("", "transcribe: " + resp.error, true);
             return;
@@ -425,10 +442,11 @@ void ServeTransport::media(const storage::OutboxRow& row,
               ai::parse_transcription(provider, resp.status, resp.headers, resp.body, now);
           if (!text) {
             finish("", "transcribe: " + text.error().message,
-                   text.error().error_class == ai::ErrorClass::Retry);
+                   text.error().error_class == ai::ErrorClass::Retry, usage);
             return;
           }
-          finish(text.value(), text.value().empty() ? "transcribe: no words heard" : "", false);
+          finish(text.value(), text.value().empty() ? "transcribe: no words heard" : "", false,
+                 usage);
         });
       });
 }

@@ -21,6 +21,7 @@ import base64
 import http.server
 import json
 import os
+import sqlite3
 import sys
 import tempfile
 import threading
@@ -257,6 +258,12 @@ class ServeMedia(unittest.TestCase):
             {"type": "image_url", "image_url": {
                 "url": "data:image/png;base64," + base64.b64encode(PICTURE).decode()}},
             {"type": "text", "text": "Describe the picture."}]}])
+        # What the model used is kept with the AI steps' usage.
+        self.server.settle()
+        with sqlite3.connect(self.server.db) as db:
+            rows = db.execute("SELECT provider, model, step, input_tokens, output_tokens, ok "
+                              "FROM ai_usage").fetchall()
+        self.assertEqual(rows, [("openai", "mock/vision", "media_describe", 90, 8, 1)])
 
     def test_a_failing_model_leaves_the_plain_media_message_and_logs_why(self):
         wa = "15550003003"
