@@ -66,7 +66,8 @@ endforeach()
 foreach(case IN ITEMS a_voice_note_transcribed_to_pizza_starts_the_pizza_flow
                       an_image_description_is_visible_to_the_flow
                       a_failing_model_leaves_the_plain_media_message_and_logs_why
-                      a_text_behind_a_voice_note_waits_for_it)
+                      a_text_behind_a_voice_note_waits_for_it
+                      a_download_that_fails_once_is_retried_by_the_outbox)
   add_test(NAME serve.media.${case}
     COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/e2e/serve_media_test.py
             --waflow $<TARGET_FILE:waflow> ServeMedia.test_${case})

@@ -9,7 +9,8 @@ both only with the bearer token), and its models are a mock OpenAI-compatible se
 
 A voice note transcribed to "pizza" starts the pizza flow; an image's description is visible
 to the flow; a failing model leaves the plain media message to the flows, and the log says
-why; a text sent right behind a voice note waits for it and comes second.
+why; a text sent right behind a voice note waits for it and comes second; a download that
+fails once (503) is retried by the outbox.
 
 Nothing sleeps to wait for something: every wait polls with a bound.
 
@@ -110,6 +111,7 @@ class MediaGraph(Recorder):
 
     def __init__(self):
         self.counter = 0
+        self.busy = 0  # Media lookups still to answer 503 (a transient failure).
         super().__init__(self.answer)
 
     def answer(self, req):
@@ -121,6 +123,9 @@ class MediaGraph(Recorder):
                 {"messaging_product": "whatsapp", "messages": [{"id": "wamid.out.%d" %
                                                                 self.counter}]}).encode()
         parts = req["path"].strip("/").split("/")
+        if parts[0] == "v21.0" and self.busy > 0:
+            self.busy -= 1
+            return 503, "application/json", b'{"error": {"message": "try later"}}'
         if parts[0] == "v21.0" and parts[1] in self.FILES:
             mime, data = self.FILES[parts[1]]
             return 200, "application/json", json.dumps({
@@ -275,6 +280,19 @@ class ServeMedia(unittest.TestCase):
         self.assertEqual(len(failed), 1, log)
         self.assertIn("Invalid file format.", failed[0])
         self.assertIn(wa, failed[0])
+
+    def test_a_download_that_fails_once_is_retried_by_the_outbox(self):
+        wa = "15550003005"
+        self.graph.busy = 1
+        self.post(wa, [media_message(wa, self.next_id(), "audio", "voice-1", "audio/ogg")])
+        self.assertEqual(self.graph.texts(wa, 1), ["Pizza time! Heard: pizza please"])
+        paths = [r["path"] for r in self.graph.got(lambda r: r["method"] == "GET")]
+        self.assertEqual(paths, ["/v21.0/voice-1", "/v21.0/voice-1", "/files/voice-1"])
+        calls = [line for line in self.server.read_log().splitlines()
+                 if '"event":"media_call"' in line]
+        self.assertEqual(len(calls), 2)
+        self.assertIn('"retry":true', calls[0])
+        self.assertNotIn("media_failed", self.server.read_log())
 
     def test_a_text_behind_a_voice_note_waits_for_it(self):
         wa = "15550003004"
