@@ -363,6 +363,7 @@ int run_serve(const ServeOptions& options) {
   AiRuntime ai = std::move(made_ai).value();
   if (ai.runner) {
     transport.set_ai(ai.router.get(), ai.runner.get(), &metrics, &log);
+    transport.set_ai_client(&ai_client);
   }
   for (const server::DeviceConfig& d : config.devices) {
     transport.set_device_model(d.name, d.ai_model);

@@ -429,8 +429,9 @@ void ServeTransport::media(const storage::OutboxRow& row,
         storage::AiUsage usage;
         usage.provider = std::string(ai::kind_name(target->provider.kind));
         usage.model = model;
-        client_.submit(std::move(req), [finish = std::move(finish), provider = target->provider,
-                                        usage](http::ClientResponse resp) {
+        http::HttpClient& ai_client = ai_client_ != nullptr ? *ai_client_ : client_;
+        ai_client.submit(std::move(req), [finish = std::move(finish), provider = target->provider,
+                                          usage](http::ClientResponse resp) {
           if (!resp.ok()) {
             finish("", "transcribe: " + resp.error, true);
             return;

@@ -39,6 +39,9 @@ class ServeTransport final : public server::Transport {
   // Call before the first delivery.
   void set_ai(ai::AiRouter* router, ai::StepRunner* runner, server::Metrics* metrics,
               server::JsonLog* log);
+  // The client of AI requests the transport makes itself (transcriptions); default: the
+  // gateways' client. Kept alive by the caller.
+  void set_ai_client(http::HttpClient* client) { ai_client_ = client; }
   // The model of `device`'s AI steps that name none.
   void set_device_model(const std::string& device, std::string model) {
     device_models_[device] = std::move(model);
@@ -68,6 +71,7 @@ class ServeTransport final : public server::Transport {
   std::map<std::string, webchat::WebChat*> chats_;
   ai::StepRunner* ai_ = nullptr;
   ai::AiRouter* router_ = nullptr;
+  http::HttpClient* ai_client_ = nullptr;
   server::Metrics* metrics_ = nullptr;
   server::JsonLog* log_ = nullptr;
   std::map<std::string, std::string> device_models_;
