@@ -387,24 +387,34 @@ void ServeTransport::media(const storage::OutboxRow& row,
           return;
         }
         std::string mime = file.file.mime.empty() ? declared : file.file.mime;
-        if (task == "describe") {
-          router_->call(model,
-                        ai::describe_request(prompt, ai::Image{mime.empty() ? "image/jpeg" : mime,
-                                                               std::move(file.file.bytes)}),
-                        kDescribeTimeoutMs, [finish = std::move(finish)](ai::CallResult r) mutable {
+        // A chat call through the router: descriptions, and transcriptions by Gemini (audio
+        // inline). The router has retried and failed over already when it answers.
+        auto chat = [this, &model](ai::ChatRequest request, std::string what,
+                                   decltype(finish) then) {
+          router_->call(model, std::move(request), kDescribeTimeoutMs,
+                        [finish = std::move(then), what](ai::CallResult r) mutable {
                           storage::AiUsage usage;
                           usage.provider = r.stats.provider.empty() ? "none" : r.stats.provider;
                           usage.model = r.stats.model_name.empty() ? "none" : r.stats.model_name;
                           usage.input_tokens = r.stats.input_tokens;
                           usage.output_tokens = r.stats.output_tokens;
                           if (!r.ok()) {
-                            // The router has retried and failed over already.
-                            finish("", "describe: " + r.error.message, false, usage);
+                            finish("", what + ": " + r.error.message, false, usage);
                             return;
                           }
-                          finish(r.response->text,
-                                 r.response->text.empty() ? "describe: no text" : "", false, usage);
+                          std::string text = r.response->text;
+                          const std::size_t first = text.find_first_not_of(" \t\r\n");
+                          text = first == std::string::npos
+                                     ? std::string()
+                                     : text.substr(first,
+                                                   text.find_last_not_of(" \t\r\n") - first + 1);
+                          finish(text, text.empty() ? what + ": no text" : "", false, usage);
                         });
+        };
+        if (task == "describe") {
+          chat(ai::describe_request(prompt, ai::Image{mime.empty() ? "image/jpeg" : mime,
+                                                      std::move(file.file.bytes)}),
+               "describe", std::move(finish));
           return;
         }
         const ai::ModelConfig* target = nullptr;
@@ -415,6 +425,12 @@ void ServeTransport::media(const storage::OutboxRow& row,
         }
         if (target == nullptr) {
           finish("", "transcribe: no model '" + model + "' under ai.models", false);
+          return;
+        }
+        if (target->provider.kind == ai::ProviderKind::Gemini) {
+          chat(ai::transcribe_request(
+                   ai::Image{mime.empty() ? "audio/ogg" : mime, std::move(file.file.bytes)}),
+               "transcribe", std::move(finish));
           return;
         }
         ai::AudioFile audio{std::move(file.file.bytes), mime, ""};

@@ -102,7 +102,8 @@ AiResult<http::ClientRequest> build_transcription(const ProviderConfig& config,
   body += "Content-Disposition: form-data; name=\"model\"\r\n\r\n";
   body += config.model + "\r\n";
   body += "--" + b + "\r\n";
-  body += "Content-Disposition: form-data; name=\"file\"; filename=\"" + form_value(name) + "\"\r\n";
+  body +=
+      "Content-Disposition: form-data; name=\"file\"; filename=\"" + form_value(name) + "\"\r\n";
   body += "Content-Type: " + mime + "\r\n\r\n";
   body += file.bytes;
   body += "\r\n--" + b + "--\r\n";
@@ -167,6 +168,10 @@ ChatRequest describe_request(std::string_view prompt, Image image) {
   m.images.push_back(std::move(image));
   request.messages.push_back(std::move(m));
   return request;
+}
+
+ChatRequest transcribe_request(Image audio) {
+  return describe_request(kTranscribePrompt, std::move(audio));
 }
 
 }  // namespace waflow::ai

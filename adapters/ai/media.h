@@ -5,7 +5,8 @@
 //   transcription  OpenAI's POST {base}/audio/transcriptions, multipart/form-data with the
 //                  fields `model` and `file` (the audio, with a filename and its type); the
 //                  answer is {"text": ...}. Only OpenAI-compatible providers have it (openai,
-//                  groq, mistral, together, vllm); the others are refused at config load.
+//                  groq, mistral, together, vllm); Gemini gets the audio inline in a chat
+//                  call (transcribe_request()); the others are refused at config load.
 //   description    an ordinary chat call (router.h) whose user turn carries the image
 //                  (chat.h's Image) and a prompt, so it works with every provider and goes
 //                  through the router's retries and fallbacks.
@@ -52,5 +53,13 @@ AiResult<std::string> parse_transcription(const ProviderConfig& config, int stat
 
 // The chat call that describes `image`: one user turn with the picture and `prompt`.
 ChatRequest describe_request(std::string_view prompt, Image image);
+
+// Gemini has no transcription endpoint but takes audio inline (inlineData, any audio/* type):
+// the chat call that transcribes `audio` (an Image whose mime is the audio's), one user turn
+// with the audio and kTranscribePrompt.
+inline constexpr std::string_view kTranscribePrompt =
+    "Transcribe this audio exactly, in the language it is spoken in. Answer with the spoken "
+    "words only.";
+ChatRequest transcribe_request(Image audio);
 
 }  // namespace waflow::ai

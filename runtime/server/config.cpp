@@ -471,10 +471,11 @@ MediaConfig read_media(const Reader& r, const YAML::Node& node, const std::strin
   return m;
 }
 
-// Providers whose API has OpenAI's /audio/transcriptions (the others have no such endpoint).
+// Providers whose API has OpenAI's /audio/transcriptions, and Gemini, which takes audio inline
+// in a chat call (the others do neither).
 bool can_transcribe(const std::string& provider) {
   return provider == "openai" || provider == "groq" || provider == "mistral" ||
-         provider == "together" || provider == "vllm";
+         provider == "together" || provider == "vllm" || provider == "gemini";
 }
 
 ServeConfig read_config(const Reader& r, const YAML::Node& root) {
@@ -630,8 +631,8 @@ ServeConfig read_config(const Reader& r, const YAML::Node& root) {
         t != nullptr && !can_transcribe(t->provider)) {
       r.fail(node["transcribe"], key + ".transcribe",
              "'" + t->name + "' uses provider " + t->provider +
-                 ", which cannot transcribe audio: name one of an OpenAI-compatible "
-                 "provider with /audio/transcriptions (openai, groq, mistral, together, vllm)");
+                 ", which cannot transcribe audio: name a model of openai, groq, mistral, "
+                 "together or vllm (/audio/transcriptions) or of gemini (audio inline)");
     }
     (void)model("describe");
     c.devices[i].media = std::move(m);

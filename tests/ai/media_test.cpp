@@ -131,3 +131,12 @@ TEST_CASE("a picture goes to Gemini as inlineData", "[media]") {
       {"inlineData":{"mimeType":"image/webp","data":"V0VCUA=="}},
       {"text":"Describe it."}]}])"));
 }
+
+TEST_CASE("Gemini transcribes a voice note given inline in a chat call", "[media]") {
+  const ChatRequest req = transcribe_request(Image{"audio/ogg", "OGG"});
+  const Json body = body_of(built(target(ProviderKind::Gemini, "gemini-2.0-flash"), req));
+  CHECK(body["contents"] == Json{{{"role", "user"},
+                                  {"parts",
+                                   {{{"inlineData", {{"mimeType", "audio/ogg"}, {"data", "T0dH"}}}},
+                                    {{"text", std::string(kTranscribePrompt)}}}}}});
+}

@@ -249,12 +249,14 @@ devices:
   - name: desk
     gateway: web
     media:
+      transcribe: flash
       describe: eyes
       describe_prompt: What is on the picture?
 ai:
   models:
     whisper: {provider: groq, model: whisper-large-v3}
     eyes: {provider: anthropic}
+    flash: {provider: gemini, model: gemini-2.0-flash}
 )";
   waflow::Result<ServeConfig> c = parse_config(text, "/etc/waflow/waflow.yaml", env({}));
   INFO((c ? std::string() : c.error().message));
@@ -265,7 +267,7 @@ ai:
   CHECK(c.value().devices[0].media->describe_prompt ==
         "Describe this image in one or two sentences for a chatbot.");
   REQUIRE(c.value().devices[1].media.has_value());
-  CHECK(c.value().devices[1].media->transcribe.empty());
+  CHECK(c.value().devices[1].media->transcribe == "flash");  // Gemini takes audio inline.
   CHECK(c.value().devices[1].media->describe_prompt == "What is on the picture?");
   CHECK(c.value().describe().find("shop (web, media whisper/eyes)") != std::string::npos);
 }
@@ -276,8 +278,9 @@ devices:
   - {name: shop, gateway: web, media: {transcribe: eyes}}
 ai: {models: {eyes: {provider: anthropic}}}
 )") == "/etc/waflow/waflow.yaml:3:52: devices[0].media.transcribe: 'eyes' uses provider "
-       "anthropic, which cannot transcribe audio: name one of an OpenAI-compatible provider with "
-       "/audio/transcriptions (openai, groq, mistral, together, vllm)");
+       "anthropic, which cannot transcribe audio: name a model of openai, groq, mistral, together "
+       "or "
+       "vllm (/audio/transcriptions) or of gemini (audio inline)");
   CHECK(error_of(R"(storage: {sqlite: waflow.db}
 devices:
   - {name: shop, gateway: web, media: {describe: gone}}
