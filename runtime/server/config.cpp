@@ -613,6 +613,10 @@ ServeConfig read_config(const Reader& r, const YAML::Node& root) {
       continue;
     }
     const std::string key = "devices[" + std::to_string(i) + "].media";
+    if (c.devices[i].gateway == "web") {
+      // A web chat page sends text and buttons only: no media to download.
+      r.fail(node, key, "a web device receives no media; media: goes with meta or waha devices");
+    }
     MediaConfig m = read_media(r, node, key);
     auto model = [&](const char* what) -> const AiModelConfig* {
       const std::string& name = std::string_view(what) == "transcribe" ? m.transcribe : m.describe;

@@ -244,10 +244,12 @@ TEST_CASE("a device's media: models under ai.models, a transcriber that can tran
   const std::string text = R"(storage: {sqlite: waflow.db}
 devices:
   - name: shop
-    gateway: web
+    gateway: waha
+    base_url: http://w
     media: {transcribe: whisper, describe: eyes}
   - name: desk
-    gateway: web
+    gateway: waha
+    base_url: http://w
     media:
       transcribe: flash
       describe: eyes
@@ -269,27 +271,34 @@ ai:
   REQUIRE(c.value().devices[1].media.has_value());
   CHECK(c.value().devices[1].media->transcribe == "flash");  // Gemini takes audio inline.
   CHECK(c.value().devices[1].media->describe_prompt == "What is on the picture?");
-  CHECK(c.value().describe().find("shop (web, media whisper/eyes)") != std::string::npos);
+  CHECK(c.value().describe().find(
+            "shop (waha /webhooks/waha/shop, unsigned, media whisper/eyes)") != std::string::npos);
 }
 
 TEST_CASE("media errors name the place") {
   CHECK(error_of(R"(storage: {sqlite: waflow.db}
 devices:
-  - {name: shop, gateway: web, media: {transcribe: eyes}}
+  - {name: shop, gateway: waha, base_url: 'http://w', media: {transcribe: eyes}}
 ai: {models: {eyes: {provider: anthropic}}}
-)") == "/etc/waflow/waflow.yaml:3:52: devices[0].media.transcribe: 'eyes' uses provider "
+)") == "/etc/waflow/waflow.yaml:3:75: devices[0].media.transcribe: 'eyes' uses provider "
        "anthropic, which cannot transcribe audio: name a model of openai, groq, mistral, together "
        "or "
        "vllm (/audio/transcriptions) or of gemini (audio inline)");
   CHECK(error_of(R"(storage: {sqlite: waflow.db}
 devices:
-  - {name: shop, gateway: web, media: {describe: gone}}
+  - {name: shop, gateway: waha, base_url: 'http://w', media: {describe: gone}}
 ai: {models: {eyes: {provider: anthropic}}}
-)") == "/etc/waflow/waflow.yaml:3:50: devices[0].media.describe: 'gone' is not a model under "
+)") == "/etc/waflow/waflow.yaml:3:73: devices[0].media.describe: 'gone' is not a model under "
        "ai.models");
   CHECK(error_of(R"(storage: {sqlite: waflow.db}
 devices:
-  - {name: shop, gateway: web, media: {}}
-)") == "/etc/waflow/waflow.yaml:3:39: devices[0].media: name a model to transcribe voice notes, "
+  - {name: shop, gateway: waha, base_url: 'http://w', media: {}}
+)") == "/etc/waflow/waflow.yaml:3:62: devices[0].media: name a model to transcribe voice notes, "
        "to describe images, or both");
+  CHECK(error_of(R"(storage: {sqlite: waflow.db}
+devices:
+  - {name: shop, gateway: web, media: {describe: eyes}}
+ai: {models: {eyes: {provider: anthropic}}}
+)") == "/etc/waflow/waflow.yaml:3:39: devices[0].media: a web device receives no media; media: "
+       "goes with meta or waha devices");
 }
