@@ -115,17 +115,24 @@ void SqliteStore::run_batch(const std::vector<WriteRequest*>& batch) {
       request->fail(error);
     }
   };
+  // Prepared once per connection and reused: parsing these again for every
+  // request of every batch was a measurable part of the writer's time.
+  static const std::string kBegin = "BEGIN IMMEDIATE";
+  static const std::string kSavepoint = "SAVEPOINT request";
+  static const std::string kRollbackTo = "ROLLBACK TO request";
+  static const std::string kRelease = "RELEASE request";
+  static const std::string kCommit = "COMMIT";
   try {
     // IMMEDIATE takes the write lock now, so busy_timeout applies; a deferred
     // BEGIN that upgrades later would fail at once with SQLITE_BUSY.
-    db.exec("BEGIN IMMEDIATE");
+    db.query(kBegin).run();
   } catch (const sql::SqlFailure& failure) {
     fail_all(sql::to_error(failure, "cannot begin a write transaction"));
     return;
   }
   try {
     for (WriteRequest* request : batch) {
-      db.exec("SAVEPOINT request");
+      db.query(kSavepoint).run();
       const bool ok = request->run(db);
       if (!db.in_transaction()) {
         // SQLite rolled the whole transaction back (disk full, I/O error):
@@ -133,11 +140,11 @@ void SqliteStore::run_batch(const std::vector<WriteRequest*>& batch) {
         throw sql::SqlFailure{SQLITE_ABORT, "the write transaction was rolled back"};
       }
       if (!ok) {
-        db.exec("ROLLBACK TO request");
+        db.query(kRollbackTo).run();
       }
-      db.exec("RELEASE request");
+      db.query(kRelease).run();
     }
-    db.exec("COMMIT");
+    db.query(kCommit).run();
   } catch (const sql::SqlFailure& failure) {
     if (db.in_transaction()) {
       db.try_exec("ROLLBACK");
