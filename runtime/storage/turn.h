@@ -27,10 +27,11 @@ struct NewRecord {
 };
 
 struct NewOutbox {
-  std::string kind;                 // "send", "ai", "http", "webhook", ...
-  std::string payload;              // JSON text.
-  Millis not_before_ms = 0;         // 0: as soon as possible.
-  std::optional<NewRecord> record = std::nullopt;  // A `store` step's record, kept in the records table.
+  std::string kind;          // "send", "ai", "http", "webhook", ...
+  std::string payload;       // JSON text.
+  Millis not_before_ms = 0;  // 0: as soon as possible.
+  std::optional<NewRecord> record =
+      std::nullopt;  // A `store` step's record, kept in the records table.
 };
 
 enum class OutboxStatus : std::uint8_t {
