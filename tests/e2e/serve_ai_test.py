@@ -204,12 +204,27 @@ ai:
         super().start()
 
 
-class ServeAi(unittest.TestCase):
+class ServeWithModels(unittest.TestCase):
+    """waflow serve with a mock Graph API and mock models, for the serve e2e cases that use
+    models: subclasses say how to make the server (and may change the mocks)."""
+
+    prefix = "waflow-serve-ai-"
+    sender = "User"  # The contact's profile name in the webhooks.
+
+    def make_graph(self):
+        return meta.MockGraph()
+
+    def make_models(self):
+        return MockModels()
+
+    def make_server(self, workdir, graph_port, models_port):
+        raise NotImplementedError
+
     def setUp(self):
-        self.tmp = tempfile.TemporaryDirectory(prefix="waflow-serve-ai-")
-        self.graph = meta.MockGraph()
-        self.models = MockModels()
-        self.server = AiServer(self.tmp.name, self.graph.port, self.models.port)
+        self.tmp = tempfile.TemporaryDirectory(prefix=self.prefix)
+        self.graph = self.make_graph()
+        self.models = self.make_models()
+        self.server = self.make_server(self.tmp.name, self.graph.port, self.models.port)
         self.server.start()
         self.seq = 0
 
@@ -224,15 +239,23 @@ class ServeAi(unittest.TestCase):
             self.models.close()
             self.tmp.cleanup()
 
-    def say(self, wa_id, text):
+    def next_id(self):
         self.seq += 1
-        msg_id = "wamid.in.%s.%d" % (self._testMethodName, self.seq)
-        payload = meta.message_webhook(wa_id, "User", meta.text_message(wa_id, msg_id, text))
+        return "wamid.in.%s.%d" % (self._testMethodName, self.seq)
+
+    def say(self, wa_id, text):
+        payload = meta.message_webhook(wa_id, self.sender,
+                                       meta.text_message(wa_id, self.next_id(), text))
         status, body = self.server.webhook(payload)
         self.assertEqual(status, 200, body)
 
     def texts(self, wa_id, count):
         return [meta.text_of(s) for s in self.graph.wait_for(wa_id, count)]
+
+
+class ServeAi(ServeWithModels):
+    def make_server(self, workdir, graph_port, models_port):
+        return AiServer(workdir, graph_port, models_port)
 
     def test_reply(self):
         wa = "15550001001"
@@ -373,35 +396,13 @@ def metric_samples(server):
     return samples
 
 
-class ServeAiBurst(unittest.TestCase):
+class ServeAiBurst(ServeWithModels):
     """An AI step with `buffer 2s`, on the server's test clock (moved by the test)."""
 
-    def setUp(self):
-        self.tmp = tempfile.TemporaryDirectory(prefix="waflow-serve-ai-burst-")
-        self.graph = meta.MockGraph()
-        self.models = MockModels()
-        self.server = AiServer(self.tmp.name, self.graph.port, self.models.port,
-                               flows_text=BURST_FLOWS)
-        self.server.start()
-        self.seq = 0
+    prefix = "waflow-serve-ai-burst-"
 
-    def tearDown(self):
-        try:
-            code = self.server.stop()
-            if code not in (None, 0):
-                print(self.server.read_log(), file=sys.stderr)
-            self.assertIn(code, (None, 0), "waflow serve did not stop cleanly")
-        finally:
-            self.graph.close()
-            self.models.close()
-            self.tmp.cleanup()
-
-    def say(self, wa_id, text):
-        self.seq += 1
-        msg_id = "wamid.in.burst.%d" % self.seq
-        payload = meta.message_webhook(wa_id, "User", meta.text_message(wa_id, msg_id, text))
-        status, body = self.server.webhook(payload)
-        self.assertEqual(status, 200, body)
+    def make_server(self, workdir, graph_port, models_port):
+        return AiServer(workdir, graph_port, models_port, flows_text=BURST_FLOWS)
 
     def query(self, sql):
         db = sqlite3.connect(self.server.db)

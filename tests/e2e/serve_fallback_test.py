@@ -16,7 +16,6 @@ Nothing sleeps to wait for something: every wait polls with a bound.
 import argparse
 import os
 import sys
-import tempfile
 import time
 import unittest
 
@@ -48,35 +47,12 @@ ai:
 """)
 
 
-class ServeFallback(unittest.TestCase):
-    def setUp(self):
-        self.tmp = tempfile.TemporaryDirectory(prefix="waflow-serve-fallback-")
-        self.graph = meta.MockGraph()
-        self.models = ai.MockModels()
-        self.server = FallbackServer(self.tmp.name, self.graph.port, self.models.port)
-        self.server.start()
-        self.seq = 0
+class ServeFallback(ai.ServeWithModels):
+    prefix = "waflow-serve-fallback-"
+    sender = "Ana"
 
-    def tearDown(self):
-        try:
-            code = self.server.stop()
-            if code not in (None, 0):
-                print(self.server.read_log(), file=sys.stderr)
-            self.assertIn(code, (None, 0), "waflow serve did not stop cleanly")
-        finally:
-            self.graph.close()
-            self.models.close()
-            self.tmp.cleanup()
-
-    def say(self, wa_id, text):
-        self.seq += 1
-        msg_id = "wamid.in.%s.%d" % (self._testMethodName, self.seq)
-        payload = meta.message_webhook(wa_id, "Ana", meta.text_message(wa_id, msg_id, text))
-        status, body = self.server.webhook(payload)
-        self.assertEqual(status, 200, body)
-
-    def texts(self, wa_id, count):
-        return [meta.text_of(s) for s in self.graph.wait_for(wa_id, count)]
+    def make_server(self, workdir, graph_port, models_port):
+        return FallbackServer(workdir, graph_port, models_port)
 
     def wait_log(self, needle):
         deadline = time.monotonic() + WAIT_S

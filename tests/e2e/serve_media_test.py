@@ -24,13 +24,13 @@ import json
 import os
 import sqlite3
 import sys
-import tempfile
 import threading
 import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import serve_meta_test as meta  # noqa: E402  (the server process and webhook helpers)
+import serve_ai_test as ai  # noqa: E402  (the serve cases' base class)
 
 WAIT_S = 30
 VOICE = b"OggS\x00fake-opus\xff\x00"
@@ -198,39 +198,28 @@ def media_message(wa_id, msg_id, kind, media_id, mime):
             kind: {"id": media_id, "mime_type": mime}}
 
 
-class ServeMedia(unittest.TestCase):
-    def setUp(self):
-        self.tmp = tempfile.TemporaryDirectory(prefix="waflow-serve-media-")
-        self.graph = MediaGraph()
-        self.models = Models()
-        self.server = MediaServer(self.tmp.name, self.graph.port, self.models.port)
-        self.server.start()
-        self.seq = 0
+class ServeMedia(ai.ServeWithModels):
+    prefix = "waflow-serve-media-"
+    sender = "Ana"
 
-    def tearDown(self):
-        try:
-            code = self.server.stop()
-            if code not in (None, 0):
-                print(self.server.read_log(), file=sys.stderr)
-            self.assertIn(code, (None, 0), "waflow serve did not stop cleanly")
-        finally:
-            self.graph.close()
-            self.models.close()
-            self.tmp.cleanup()
+    def make_graph(self):
+        return MediaGraph()
+
+    def make_models(self):
+        return Models()
+
+    def make_server(self, workdir, graph_port, models_port):
+        return MediaServer(workdir, graph_port, models_port)
 
     def post(self, wa_id, messages):
-        status, body = self.server.webhook(meta.message_webhook(wa_id, "Ana", messages[0]) if
+        status, body = self.server.webhook(meta.message_webhook(wa_id, self.sender, messages[0]) if
                                            len(messages) == 1 else self.batch(wa_id, messages))
         self.assertEqual(status, 200, body)
 
     def batch(self, wa_id, messages):
-        payload = meta.message_webhook(wa_id, "Ana", messages[0])
+        payload = meta.message_webhook(wa_id, self.sender, messages[0])
         payload["entry"][0]["changes"][0]["value"]["messages"] = messages
         return payload
-
-    def next_id(self):
-        self.seq += 1
-        return "wamid.in.%s.%d" % (self._testMethodName, self.seq)
 
     def test_a_voice_note_transcribed_to_pizza_starts_the_pizza_flow(self):
         wa = "15550003001"
