@@ -13,6 +13,7 @@ set(WAFLOW_CLI_REMOTE_CASES
   Remote.test_broadcast_twice_sends_once
   Remote.test_broadcast_lists_failed_rows
   Remote.test_query_conversations_messages_stats
+  Remote.test_query_records
   Remote.test_pause_and_resume
   Remote.test_refused_tokens)
 foreach(case IN LISTS WAFLOW_CLI_REMOTE_CASES)

@@ -404,6 +404,38 @@ class Remote(unittest.TestCase):
         self.assertIn("Messages per day", out)
         self.assertIn("FLOW", out)
 
+    def test_query_records(self):
+        wa = "15554100009"
+        self.say(wa, "hi", "R")
+        sends = self.graph.wait_for(wa, 2)
+        button = sends[1]["body"]["interactive"]["action"]["buttons"][0]["reply"]["id"]
+        self.seq += 1
+        status, body = self.server.webhook(meta.message_webhook(
+            wa, "R", meta.button_message(wa, "wamid.cli.%d" % self.seq, button, "Margherita")))
+        self.assertEqual(status, 200, body)
+        self.graph.wait_for(wa, 3)
+        self.say(wa, "1 Baker Street", "R")
+        self.graph.wait_for(wa, 4)
+        self.say(wa, "yes", "R")
+        placed = meta.text_of(self.graph.wait_for(wa, 5)[4])
+        reference = placed.rsplit(" ", 1)[1]
+        out, _ = self.waflow("query", "records", "--collection", "orders", "--json",
+                             token=READER)
+        records = json_lines(out)
+        self.assertEqual(len(records), 1, out)
+        self.assertEqual((records[0]["id"], records[0]["collection"], records[0]["contact"]),
+                         (reference, "orders", "+" + wa))
+        self.assertEqual(records[0]["data"], {"pizza": "Margherita", "address": "1 Baker Street"})
+        out, _ = self.waflow("query", "records")
+        lines = out.splitlines()
+        self.assertEqual(lines[0].split(),
+                         ["CREATED", "COLLECTION", "ID", "DEVICE", "CONTACT", "FLOW", "DATA"])
+        self.assertIn(reference, lines[1])
+        out, _ = self.waflow("query", "records", "--collection", "signups", "--json")
+        self.assertEqual(out, "")
+        _, err = self.waflow("query", "messages", "--collection", "orders", expect=2)
+        self.assertIn("--collection goes with records", err)
+
     def test_pause_and_resume(self):
         wa = "15554200001"
         out, _ = self.waflow("contacts", "pause", "+" + wa, "--device", "pizza")
