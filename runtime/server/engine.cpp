@@ -171,7 +171,8 @@ struct Engine::Impl {
 
   // Delivery outcomes waiting to be recorded.
   std::mutex apply_mutex;
-  std::condition_variable apply_cv;
+  std::condition_variable apply_cv;    // Appliers wait here for outcomes.
+  std::condition_variable drained_cv;  // stop() waits here for inflight to reach 0.
   std::deque<Applied> apply_queue;
   std::int64_t inflight = 0;  // Started and not recorded yet (under apply_mutex).
   bool apply_closed = false;
@@ -1349,11 +1350,16 @@ struct Engine::Impl {
         apply_queue.pop_front();
       }
       apply(a);
+      bool drained = false;
       {
         const std::lock_guard lock(apply_mutex);
-        --inflight;
+        drained = --inflight <= 0;
       }
-      apply_cv.notify_all();
+      // Only stop() waits for the count; waking every applier on each outcome
+      // cost more futex calls than anything else in the server.
+      if (drained) {
+        drained_cv.notify_all();
+      }
       wake_dispatcher();
     }
   }
@@ -1770,7 +1776,7 @@ void Engine::stop() {
   // Deliveries in flight are recorded (transports time out, so this ends).
   {
     std::unique_lock lock(m.apply_mutex);
-    m.apply_cv.wait(lock, [&] { return m.inflight <= 0; });
+    m.drained_cv.wait(lock, [&] { return m.inflight <= 0; });
     m.apply_closed = true;
   }
   m.apply_cv.notify_all();
