@@ -147,14 +147,22 @@ struct Engine::Impl {
   std::string active;
 
   // Work signal for workers: a generation counter avoids lost wake-ups.
+  // `handed` are claims the ingest transaction leased for idle workers, so
+  // that a message reaches a worker with no claim() of its own.
   std::mutex work_mutex;
   std::condition_variable work_cv;
   std::uint64_t work_gen = 0;
+  std::deque<storage::Claim> handed;
+  std::atomic<int> idle_workers{0};
 
-  // Outbox signal for the dispatcher, timers signal for the timer loop.
+  // Outbox signal for the dispatcher (look in the store for due rows), and
+  // the rows turns and delivery outcomes leased for it in their own
+  // transactions (deliver at once); timers signal for the timer loop.
   std::mutex outbox_mutex;
   std::condition_variable outbox_cv;
   std::uint64_t outbox_gen = 0;
+  std::deque<storage::OutboxRow> handed_rows;
+  bool dispatcher_gone = false;  // Rows handed from now on are started by the hander.
   std::mutex timer_mutex;
   std::condition_variable timer_cv;
   std::uint64_t timer_gen = 0;
@@ -509,17 +517,41 @@ struct Engine::Impl {
           batch.push_back(std::move(item));
         }
       }
-      Result<std::vector<storage::IngestOutcome>> outcomes = store.ingest(batch);
-      if (!outcomes) {
-        log.error("ingest_failed", {{"error", outcomes.error().message}});
+      // Conversations that are free get leased in the same transaction for
+      // the workers waiting now.
+      storage::ClaimRequest claims;
+      claims.max = std::max(0, idle_workers.load());
+      if (claims.max > 0) {
+        claims.worker_id = options.instance + "-ingest";
+        claims.now_ms = clock.now_ms();
+        claims.lease_ms = options.lease_ms;
+      }
+      Result<storage::IngestResult> ingested = store.ingest(batch, claims);
+      if (!ingested) {
+        log.error("ingest_failed", {{"error", ingested.error().message}});
         for (IngestJob& job : jobs) {
-          job.done(outcomes.error());
+          job.done(ingested.error());
         }
         continue;
       }
+      storage::IngestResult result = std::move(ingested).value();
+      const std::size_t leased = result.claims.size();
+      if (leased > 0) {
+        {
+          const std::lock_guard lock(work_mutex);
+          for (storage::Claim& c : result.claims) {
+            handed.push_back(std::move(c));
+          }
+          ++work_gen;
+        }
+        for (std::size_t i = 0; i < leased; ++i) {
+          work_cv.notify_one();
+        }
+      }
+      const std::vector<storage::IngestOutcome>* outcomes = &result.outcomes;
       if (listening.load()) {
-        for (std::size_t i = 0; i < batch.size() && i < outcomes.value().size(); ++i) {
-          if (outcomes.value()[i] == storage::IngestOutcome::StatusApplied) {
+        for (std::size_t i = 0; i < batch.size() && i < outcomes->size(); ++i) {
+          if ((*outcomes)[i] == storage::IngestOutcome::StatusApplied) {
             publish("status", {},
                     {{"gateway", Value::text(batch[i].gateway)},
                      {"provider_message_id", Value::text(batch[i].provider_message_id)},
@@ -533,8 +565,8 @@ struct Engine::Impl {
       for (IngestJob& job : jobs) {
         IngestSummary summary;
         const std::size_t n = job.items.size();
-        for (std::size_t i = 0; i < n && at < outcomes.value().size(); ++i, ++at) {
-          switch (outcomes.value()[at]) {
+        for (std::size_t i = 0; i < n && at < outcomes->size(); ++i, ++at) {
+          switch ((*outcomes)[at]) {
             case storage::IngestOutcome::New:
               ++summary.accepted;
               ++fresh;
@@ -553,8 +585,10 @@ struct Engine::Impl {
         }
         job.done(summary);
       }
-      if (fresh > 0) {
-        wake_workers(fresh);
+      // Rows of conversations not handed over (held by a worker, or no worker
+      // was idle) wait for a claim.
+      if (fresh > leased) {
+        wake_workers(fresh - leased);
       }
     }
   }
@@ -564,24 +598,35 @@ struct Engine::Impl {
   void worker_loop(const std::string& worker_id) {
     while (!stopping.load()) {
       std::uint64_t seen = 0;
+      std::optional<storage::Claim> handed_claim;
       {
         const std::lock_guard lock(work_mutex);
         seen = work_gen;
+        if (!handed.empty()) {
+          handed_claim = std::move(handed.front());
+          handed.pop_front();
+        }
       }
-      Result<std::optional<storage::Claim>> claim =
-          store.claim(worker_id, clock.now_ms(), options.lease_ms);
-      if (!claim) {
-        log.error("claim_failed", {{"worker", worker_id}, {"error", claim.error().message}});
-        wait_for(work_mutex, work_cv, work_gen, seen + 1, 200, stopping);
-        continue;
+      storage::Claim c;
+      if (handed_claim) {
+        c = std::move(*handed_claim);
+      } else {
+        Result<std::optional<storage::Claim>> claim =
+            store.claim(worker_id, clock.now_ms(), options.lease_ms);
+        if (!claim) {
+          log.error("claim_failed", {{"worker", worker_id}, {"error", claim.error().message}});
+          wait_for(work_mutex, work_cv, work_gen, seen + 1, 200, stopping);
+          continue;
+        }
+        if (!claim.value()) {
+          idle_wait(seen);
+          continue;
+        }
+        c = std::move(claim).value().value();
       }
-      if (!claim.value()) {
-        wait_for(work_mutex, work_cv, work_gen, seen, options.idle_poll_ms, stopping);
-        continue;
-      }
-      storage::Claim c = std::move(claim).value().value();
       const auto began = std::chrono::steady_clock::now();
-      const bool ran = run_turn(c);
+      bool more = c.more;
+      const bool ran = run_turn(c, more);
       turn_seconds.observe(
           std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count());
       if (!ran) {
@@ -590,8 +635,22 @@ struct Engine::Impl {
         // The rows stay pending; give the problem a moment before the next try.
         (void)store.release(c);
         wait_for(work_mutex, work_cv, work_gen, seen + 1, 1000, stopping);
+        continue;
+      }
+      // Claim again at once only when work is known to be ready; otherwise
+      // sleep until woken (a wake since `seen` ends the sleep at once).
+      if (!more) {
+        idle_wait(seen);
       }
     }
+  }
+
+  // A worker with nothing to do: counted as idle (ingest leases conversations
+  // for that many) while it waits for a wake-up or the idle poll.
+  void idle_wait(std::uint64_t seen) {
+    idle_workers.fetch_add(1);
+    wait_for(work_mutex, work_cv, work_gen, seen, options.idle_poll_ms, stopping);
+    idle_workers.fetch_sub(1);
   }
 
   // Which bundle the conversation runs on, and its restored (or new) session.
@@ -643,7 +702,9 @@ struct Engine::Impl {
     return out;
   }
 
-  bool run_turn(storage::Claim& c) {
+  // Runs and commits one turn; `more` becomes true when the conversation got
+  // rows during the turn (the worker claims again at once).
+  bool run_turn(storage::Claim& c, bool& more) {
     const Millis now = clock.now_ms();
     DeferAll responder;
     // The profile: the name the latest message carried, else the stored one.
@@ -730,6 +791,11 @@ struct Engine::Impl {
         log.warn("contact_name_failed", {{"error", named.error().message}});
       }
     }
+    // The turn's first reply is leased for delivery in the same transaction,
+    // unless the dispatcher has no room for more.
+    if (room_for_delivery()) {
+      turn.dispatch_lease_ms = options.outbox_lease_ms;
+    }
     Result<storage::TurnResult> committed = store.commit_turn(turn);
     if (!committed) {
       // A lost lease: another worker has the conversation and redoes the turn.
@@ -754,7 +820,13 @@ struct Engine::Impl {
                          {"rows", c.rows.size()},
                          {"outbox", committed.value().outbox_ids.size()}});
     }
-    if (!committed.value().outbox_ids.empty()) {
+    if (committed.value().still_pending) {
+      more = true;
+    }
+    if (committed.value().dispatch) {
+      hand_row(std::move(*committed.value().dispatch));
+    }
+    if (committed.value().outbox_waiting) {
       wake_dispatcher();
     }
     if (!committed.value().timer_ids.empty()) {
@@ -1261,12 +1333,59 @@ struct Engine::Impl {
     return r;
   }
 
+  // Whether the dispatcher may take one more delivery (EngineOptions::max_inflight).
+  bool room_for_delivery() {
+    const std::lock_guard lock(apply_mutex);
+    return inflight < options.max_inflight;
+  }
+
+  // A row leased for delivery in a turn's or an outcome's transaction: the
+  // dispatcher starts it at once. Counted in flight from now on.
+  void hand_row(storage::OutboxRow row) {
+    {
+      const std::lock_guard lock(apply_mutex);
+      ++inflight;
+    }
+    {
+      std::unique_lock lock(outbox_mutex);
+      if (!dispatcher_gone) {
+        handed_rows.push_back(std::move(row));
+        lock.unlock();
+        outbox_cv.notify_one();
+        return;
+      }
+    }
+    // Stopping, and the dispatcher has left: delivered here, unpaced, so
+    // that stop() still records it.
+    start_delivery(std::move(row), false);
+  }
+
   void dispatch_loop() {
+    // Whether to look in the store for due rows: after a wake-up, when the
+    // last look filled a whole batch, and when the sleep ran out (retries
+    // come due). Rows handed over need no look.
+    bool look = true;
+    Millis sleep = options.idle_poll_ms;
     while (!stopping.load()) {
       std::uint64_t seen = 0;
+      std::deque<storage::OutboxRow> ready;
       {
-        const std::lock_guard lock(outbox_mutex);
+        std::unique_lock lock(outbox_mutex);
+        if (!look) {
+          const std::uint64_t before = outbox_gen;
+          const bool woken = outbox_cv.wait_for(
+              lock, std::chrono::milliseconds(std::max<Millis>(sleep, 1)),
+              [&] { return outbox_gen != before || !handed_rows.empty() || stopping.load(); });
+          look = !woken || outbox_gen != before;
+        }
         seen = outbox_gen;
+        ready.swap(handed_rows);
+      }
+      for (storage::OutboxRow& row : ready) {
+        start_delivery(std::move(row));
+      }
+      if (!look || stopping.load()) {
+        continue;
       }
       std::int64_t room = 0;
       {
@@ -1278,24 +1397,27 @@ struct Engine::Impl {
         continue;
       }
       const Millis now = clock.now_ms();
-      Result<std::vector<storage::OutboxRow>> rows = store.claim_outbox(
-          now, static_cast<int>(std::min<std::int64_t>(room, options.outbox_batch)),
-          options.outbox_lease_ms);
+      const int limit = static_cast<int>(std::min<std::int64_t>(room, options.outbox_batch));
+      Result<std::vector<storage::OutboxRow>> rows =
+          store.claim_outbox(now, limit, options.outbox_lease_ms);
       if (!rows) {
         log.error("claim_outbox_failed", {{"error", rows.error().message}});
         wait_for(outbox_mutex, outbox_cv, outbox_gen, seen + 1, 500, stopping);
         continue;
       }
-      if (rows.value().empty()) {
-        Millis sleep = options.idle_poll_ms;
+      std::vector<storage::OutboxRow> batch = std::move(rows).value();
+      // A whole batch: there may be more. Otherwise sleep until woken or the
+      // next row comes due; a wake-up since `seen` means look again.
+      look = static_cast<int>(batch.size()) == limit;
+      if (!look) {
+        sleep = options.idle_poll_ms;
         Result<std::optional<Millis>> due = store.next_outbox_due();
         if (due && due.value()) {
           sleep = std::clamp<Millis>(*due.value() - clock.now_ms(), 1, options.idle_poll_ms);
         }
-        wait_for(outbox_mutex, outbox_cv, outbox_gen, seen, sleep, stopping);
-        continue;
+        const std::lock_guard lock(outbox_mutex);
+        look = outbox_gen != seen;
       }
-      std::vector<storage::OutboxRow> batch = std::move(rows).value();
       {
         const std::lock_guard lock(apply_mutex);
         inflight += static_cast<std::int64_t>(batch.size());
@@ -1304,9 +1426,21 @@ struct Engine::Impl {
         start_delivery(std::move(row));
       }
     }
+    // Rows handed over from now on are started by whoever hands them.
+    std::deque<storage::OutboxRow> left;
+    {
+      const std::lock_guard lock(outbox_mutex);
+      dispatcher_gone = true;
+      left.swap(handed_rows);
+    }
+    for (storage::OutboxRow& row : left) {
+      start_delivery(std::move(row), false);
+    }
   }
 
-  void start_delivery(storage::OutboxRow row) {
+  // Starts one delivery; `paced` (the dispatcher thread only) takes a token
+  // of the device's rate limit first.
+  void start_delivery(storage::OutboxRow row, bool paced = true) {
     if (log.enabled(LogLevel::Debug)) {
       log.debug("delivery_start", {{"id", row.id}, {"kind", row.kind}});
     }
@@ -1328,7 +1462,7 @@ struct Engine::Impl {
         return;
       }
     }
-    if (row.kind == "send") {
+    if (row.kind == "send" && paced) {
       take_token(row.key.device);
     }
     auto shared = std::make_shared<storage::OutboxRow>(std::move(row));
@@ -1351,8 +1485,10 @@ struct Engine::Impl {
       }
       apply(a);
       bool drained = false;
+      bool was_full = false;
       {
         const std::lock_guard lock(apply_mutex);
+        was_full = inflight >= options.max_inflight;
         drained = --inflight <= 0;
       }
       // Only stop() waits for the count; waking every applier on each outcome
@@ -1360,7 +1496,10 @@ struct Engine::Impl {
       if (drained) {
         drained_cv.notify_all();
       }
-      wake_dispatcher();
+      // The dispatcher waits for room when it had none.
+      if (was_full) {
+        wake_dispatcher();
+      }
     }
   }
 
@@ -1401,12 +1540,23 @@ struct Engine::Impl {
         in.received_ms = now;
         answer = std::move(in);
       }
-      Result<bool> marked = store.mark_sent(row.id, r.provider_message_id, now, answer, r.ai_usage);
+      // The conversation's next reply is leased in the same transaction and
+      // goes out at once: replies to a contact leave in order, one at a time.
+      Result<storage::SentResult> marked =
+          store.mark_sent_next(row.id, r.provider_message_id, now, answer, r.ai_usage,
+                               stopping.load() ? 0 : options.outbox_lease_ms);
       if (!marked) {
         log.error("mark_sent_failed", {{"id", row.id}, {"error", marked.error().message}});
+        wake_dispatcher();
         return;
       }
-      if (!marked.value()) {
+      if (marked.value().next) {
+        hand_row(std::move(*marked.value().next));
+      }
+      if (marked.value().outbox_waiting || stopping.load()) {
+        wake_dispatcher();
+      }
+      if (!marked.value().marked) {
         // The row's lease ran out and another dispatcher has it (or had it).
         log.warn("mark_sent_late", {{"id", row.id}, {"kind", row.kind}});
         leases_expired.inc();
@@ -1426,6 +1576,7 @@ struct Engine::Impl {
     }
     if (r.outcome == Outcome::Permanent) {
       Result<bool> marked = store.mark_failed(row.id, r.error, now);
+      wake_dispatcher();  // The contact's next row is free to go.
       log.warn("delivery_failed", {{"id", row.id},
                                    {"kind", row.kind},
                                    {"device", row.key.device},
@@ -1450,6 +1601,7 @@ struct Engine::Impl {
     const Millis delay =
         r.retry_after_ms >= 0 ? r.retry_after_ms + jitter(250) : backoff(row.attempts);
     Result<storage::OutboxStatus> status = store.mark_retry(row.id, now + delay, r.error);
+    wake_dispatcher();  // It plans its sleep around the retry (or the next row, if dead).
     if (!status) {
       log.error("mark_retry_failed", {{"id", row.id}, {"error", status.error().message}});
       return;
@@ -1771,6 +1923,12 @@ void Engine::stop() {
   for (std::thread& t : m.workers) {
     t.join();
   }
+  // Claims handed over and never started are given back, so the next start
+  // need not wait for their leases to run out.
+  for (const storage::Claim& c : m.handed) {
+    (void)m.store.release(c);
+  }
+  m.handed.clear();
   m.dispatcher.join();
   m.timer_thread.join();
   // Deliveries in flight are recorded (transports time out, so this ends).

@@ -118,6 +118,9 @@ struct Claim {
   std::optional<StoredSession> session;
   std::string name;
   bool paused = false;
+  // Another conversation was ready too when this one was claimed: the worker
+  // claims again after this turn instead of waiting to be woken.
+  bool more = false;
 };
 
 }  // namespace waflow::storage

@@ -46,6 +46,17 @@ std::optional<OutboxRow> find_outbox(sql::Db& db, std::int64_t id) {
   return read_outbox(q);
 }
 
+// Takes a due row out for delivery until the lease ends (then it is due again).
+OutboxRow lease_outbox(sql::Db& db, std::int64_t id, Millis now_ms, Millis lease_ms) {
+  db.query(
+        "UPDATE outbox SET status = 'inflight', attempts = attempts + 1, next_attempt_ms = ? "
+        "WHERE id = ?")
+      .bind(1, now_ms + lease_ms)
+      .bind(2, id)
+      .run();
+  return *find_outbox(db, id);
+}
+
 Error no_outbox_row(std::int64_t id) {
   return Error{ErrorCode::NotFound, "no outbox row " + std::to_string(id)};
 }
@@ -126,29 +137,52 @@ Result<std::vector<OutboxRow>> SqliteStore::claim_outbox(Millis now_ms, int limi
     }
     std::vector<OutboxRow> rows;
     for (std::int64_t id : ids) {
-      db.query(
-            "UPDATE outbox SET status = 'inflight', attempts = attempts + 1, "
-            "next_attempt_ms = ? WHERE id = ?")
-          .bind(1, now_ms + lease_ms)
-          .bind(2, id)
-          .run();
-      rows.push_back(*find_outbox(db, id));
+      rows.push_back(lease_outbox(db, id, now_ms, lease_ms));
     }
     return Result<std::vector<OutboxRow>>(std::move(rows));
   });
 }
 
-Result<bool> SqliteStore::mark_sent(std::int64_t id, const std::string& provider_message_id,
-                                    Millis now_ms, const std::optional<NewInbox>& answer,
-                                    const std::optional<AiUsage>& usage) {
-  return write<bool>("mark sent", [&](sql::Db& db) -> Result<bool> {
+std::optional<OutboxRow> SqliteStore::lease_next_outbox(sql::Db& db, std::int64_t contact_id,
+                                                        Millis now_ms, Millis lease_ms,
+                                                        bool& waiting) {
+  // The rule of claim_outbox for one conversation: its oldest unfinished row,
+  // if that one is due and not out with a dispatcher.
+  waiting = false;
+  std::int64_t id = 0;
+  {
+    sql::Query q = db.query(
+        "SELECT id, status = 'pending' AND next_attempt_ms <= ?, status = 'pending' FROM outbox "
+        "WHERE contact_id = ? AND status IN ('pending', 'inflight') ORDER BY seq LIMIT 1");
+    q.bind(1, now_ms).bind(2, contact_id);
+    if (!q.next()) {
+      return std::nullopt;
+    }
+    if (q.i64(1) == 0) {
+      // Out with a dispatcher (whose outcome leases the next one), or due later.
+      waiting = q.i64(2) != 0;
+      return std::nullopt;
+    }
+    id = q.i64(0);
+  }
+  return lease_outbox(db, id, now_ms, lease_ms);
+}
+
+Result<SentResult> SqliteStore::mark_sent_next(std::int64_t id,
+                                               const std::string& provider_message_id,
+                                               Millis now_ms, const std::optional<NewInbox>& answer,
+                                               const std::optional<AiUsage>& usage,
+                                               Millis next_lease_ms) {
+  return write<SentResult>("mark sent", [&](sql::Db& db) -> Result<SentResult> {
+    SentResult result;
     std::optional<OutboxRow> row = find_outbox(db, id);
     if (!row) {
       return no_outbox_row(id);
     }
     if (row->status != OutboxStatus::Pending && row->status != OutboxStatus::Inflight) {
-      return false;  // Finished already (another dispatcher after a lease ran out).
+      return result;  // Finished already (another dispatcher after a lease ran out).
     }
+    result.marked = true;
     sql::Query q = db.query(
         "UPDATE outbox SET status = 'sent', provider_message_id = ?, finished_ms = ?, "
         "next_attempt_ms = ? WHERE id = ?");
@@ -179,7 +213,11 @@ Result<bool> SqliteStore::mark_sent(std::int64_t id, const std::string& provider
           .bind(11, usage->ok ? 1 : 0)
           .run();
     }
-    return true;
+    if (next_lease_ms > 0) {
+      result.next =
+          lease_next_outbox(db, row->contact_id, now_ms, next_lease_ms, result.outbox_waiting);
+    }
+    return result;
   });
 }
 

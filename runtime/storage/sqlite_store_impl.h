@@ -27,7 +27,10 @@ class SqliteStore final : public Store {
               std::vector<sql::Db> readers);
   ~SqliteStore() override;
 
-  Result<std::vector<IngestOutcome>> ingest(const std::vector<Inbound>& batch) override;
+  using Store::ingest;
+  using Store::mark_sent;
+  Result<IngestResult> ingest(const std::vector<Inbound>& batch,
+                              const ClaimRequest& claims) override;
   Result<std::vector<std::int64_t>> enqueue(const std::vector<NewInbox>& rows) override;
   Result<PruneResult> prune(Millis now_ms) override;
 
@@ -47,9 +50,10 @@ class SqliteStore final : public Store {
   Result<std::vector<TimerRow>> timers(const ConversationKey& key) override;
 
   Result<std::vector<OutboxRow>> claim_outbox(Millis now_ms, int limit, Millis lease_ms) override;
-  Result<bool> mark_sent(std::int64_t id, const std::string& provider_message_id, Millis now_ms,
-                         const std::optional<NewInbox>& answer,
-                         const std::optional<AiUsage>& usage) override;
+  Result<SentResult> mark_sent_next(std::int64_t id, const std::string& provider_message_id,
+                                    Millis now_ms, const std::optional<NewInbox>& answer,
+                                    const std::optional<AiUsage>& usage,
+                                    Millis next_lease_ms) override;
   Result<OutboxStatus> mark_retry(std::int64_t id, Millis next_attempt_ms,
                                   const std::string& error) override;
   Result<bool> mark_failed(std::int64_t id, const std::string& error, Millis now_ms) override;
@@ -170,6 +174,15 @@ class SqliteStore final : public Store {
   // Shared steps of the write operations (sqlite_work.cpp).
   std::int64_t contact_id(sql::Db& db, const ConversationKey& key, Millis now_ms);
   std::int64_t add_inbox(sql::Db& db, std::int64_t contact_id, const NewInbox& row);
+  // Leases the contact unless someone holds it; its claim with the pending rows.
+  std::optional<Claim> lease_contact(sql::Db& db, std::int64_t contact_id,
+                                     const ConversationKey& key, const std::string& worker_id,
+                                     Millis now_ms, Millis lease_ms);
+  // Leases the contact's oldest unfinished outbox row when it is due and not
+  // out already (sqlite_outbox.cpp); `waiting` tells whether unfinished rows
+  // remain unleased.
+  std::optional<OutboxRow> lease_next_outbox(sql::Db& db, std::int64_t contact_id, Millis now_ms,
+                                             Millis lease_ms, bool& waiting);
 
   std::string path_;
   SqliteOptions options_;

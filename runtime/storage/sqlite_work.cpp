@@ -1,6 +1,7 @@
 // The SQLite Store's conversation side: ingress with dedup, the inbox, leases,
 // turn commits, contacts and timers.
 
+#include <algorithm>
 #include <string>
 #include <utility>
 
@@ -38,26 +39,6 @@ int delivery_rank(std::string_view status) {
     return 4;
   }
   return 0;
-}
-
-// Recomputes when the contact's oldest pending inbox row arrived: the order in
-// which claim() serves conversations.
-void refresh_pending(sql::Db& db, std::int64_t contact_id) {
-  db.query(
-        "UPDATE contacts SET pending_since = "
-        "(SELECT min(received_ms) FROM inbox WHERE contact_id = ?1) WHERE id = ?1")
-      .bind(1, contact_id)
-      .run();
-}
-
-// Holds the lease (worker, token) on the contact, unexpired at now_ms?
-bool holds_lease(sql::Db& db, std::int64_t contact_id, const std::string& worker,
-                 std::int64_t token, Millis now_ms) {
-  sql::Query q = db.query(
-      "SELECT 1 FROM contacts WHERE id = ? AND lease_owner = ? AND lease_token = ? "
-      "AND lease_until > ?");
-  q.bind(1, contact_id).bind(2, worker).bind(3, token).bind(4, now_ms);
-  return q.next();
 }
 
 }  // namespace
@@ -98,7 +79,11 @@ std::int64_t SqliteStore::add_inbox(sql::Db& db, std::int64_t contact, const New
   return id;
 }
 
-Result<std::vector<IngestOutcome>> SqliteStore::ingest(const std::vector<Inbound>& batch) {
+Result<IngestResult> SqliteStore::ingest(const std::vector<Inbound>& batch,
+                                         const ClaimRequest& claims) {
+  if (claims.max > 0 && (claims.worker_id.empty() || claims.lease_ms <= 0)) {
+    return invalid("claims at ingest need a worker id and a positive lease");
+  }
   // Refuse the whole batch before writing anything: a message that cannot be
   // deduplicated or routed is a bug in the adapter that produced it.
   for (std::size_t i = 0; i < batch.size(); ++i) {
@@ -116,9 +101,12 @@ Result<std::vector<IngestOutcome>> SqliteStore::ingest(const std::vector<Inbound
                      "' (expected sent, delivered, read or failed)");
     }
   }
-  return write<std::vector<IngestOutcome>>("ingest", [&](sql::Db& db) {
-    std::vector<IngestOutcome> outcomes;
+  return write<IngestResult>("ingest", [&](sql::Db& db) {
+    IngestResult result;
+    std::vector<IngestOutcome>& outcomes = result.outcomes;
     outcomes.reserve(batch.size());
+    // Contacts that got rows, in order of first arrival, for the claims.
+    std::vector<std::pair<std::int64_t, const ConversationKey*>> fresh;
     for (const Inbound& item : batch) {
       if (item.type == Inbound::Type::Status) {
         sql::Query find =
@@ -158,8 +146,20 @@ Result<std::vector<IngestOutcome>> SqliteStore::ingest(const std::vector<Inbound
                 NewInbox{item.key, item.kind, item.provider_message_id, "", item.payload,
                          item.received_ms});
       outcomes.push_back(IngestOutcome::New);
+      if (static_cast<int>(fresh.size()) < claims.max &&
+          std::none_of(fresh.begin(), fresh.end(),
+                       [&](const auto& f) { return f.first == contact; })) {
+        fresh.emplace_back(contact, &item.key);
+      }
     }
-    return Result<std::vector<IngestOutcome>>(std::move(outcomes));
+    for (const auto& [contact, key] : fresh) {
+      std::optional<Claim> claim =
+          lease_contact(db, contact, *key, claims.worker_id, claims.now_ms, claims.lease_ms);
+      if (claim) {
+        result.claims.push_back(std::move(*claim));
+      }
+    }
+    return Result<IngestResult>(std::move(result));
   });
 }
 
@@ -198,52 +198,72 @@ Result<std::optional<Claim>> SqliteStore::claim(const std::string& worker_id, Mi
   }
   using Out = std::optional<Claim>;
   return write<Out>("claim", [&](sql::Db& db) -> Result<Out> {
-    Claim claim;
+    // Oldest pending row first: a conversation waits no longer than the ones
+    // that got messages after it. The second row, if any, tells the worker
+    // to come back at once.
+    std::int64_t id = 0;
+    ConversationKey key;
+    bool more = false;
     {
-      // Oldest pending row first: a conversation waits no longer than the
-      // ones that got messages after it.
       sql::Query ready = db.query(
           "SELECT id, device, contact FROM contacts WHERE pending_since IS NOT NULL "
-          "AND lease_until <= ? ORDER BY pending_since, id LIMIT 1");
+          "AND lease_until <= ? ORDER BY pending_since, id LIMIT 2");
       ready.bind(1, now_ms);
       if (!ready.next()) {
         return Out();
       }
-      claim.contact_id = ready.i64(0);
-      claim.key = ConversationKey{ready.text(1), ready.text(2)};
+      id = ready.i64(0);
+      key = ConversationKey{ready.text(1), ready.text(2)};
+      more = ready.next();
     }
-    claim.worker_id = worker_id;
-    claim.lease_until = now_ms + lease_ms;
-    {
-      sql::Query lease = db.query(
-          "UPDATE contacts SET lease_owner = ?, lease_token = lease_token + 1, lease_until = ? "
-          "WHERE id = ? RETURNING lease_token, name, paused, session, bundle_hash");
-      lease.bind(1, worker_id).bind(2, claim.lease_until).bind(3, claim.contact_id);
-      WAFLOW_CHECK(lease.next(), "the contact just selected exists");
-      claim.token = lease.i64(0);
-      claim.name = lease.text(1);
-      claim.paused = lease.i64(2) != 0;
-      if (!lease.is_null(3)) {
-        claim.session = StoredSession{lease.blob(3), lease.text(4)};
-      }
-      lease.run();
-    }
-    sql::Query rows = db.query(
-        "SELECT id, kind, ref, detail, payload, received_ms FROM inbox WHERE contact_id = ? "
-        "ORDER BY id");
-    rows.bind(1, claim.contact_id);
-    while (rows.next()) {
-      InboxRow row;
-      row.id = rows.i64(0);
-      row.kind = parse_inbox_kind(rows.text(1)).value_or(InboxKind::Message);
-      row.ref = rows.text(2);
-      row.detail = rows.text(3);
-      row.payload = rows.text(4);
-      row.received_ms = rows.i64(5);
-      claim.rows.push_back(std::move(row));
-    }
-    return Out(std::move(claim));
+    Out claim = lease_contact(db, id, key, worker_id, now_ms, lease_ms);
+    WAFLOW_CHECK(claim.has_value(), "the contact just selected is free");
+    claim->more = more;
+    return claim;
   });
+}
+
+std::optional<Claim> SqliteStore::lease_contact(sql::Db& db, std::int64_t contact_id,
+                                                const ConversationKey& key,
+                                                const std::string& worker_id, Millis now_ms,
+                                                Millis lease_ms) {
+  Claim claim;
+  claim.contact_id = contact_id;
+  claim.key = key;
+  claim.worker_id = worker_id;
+  claim.lease_until = now_ms + lease_ms;
+  {
+    sql::Query lease = db.query(
+        "UPDATE contacts SET lease_owner = ?, lease_token = lease_token + 1, lease_until = ? "
+        "WHERE id = ? AND lease_until <= ? RETURNING lease_token, name, paused, session, "
+        "bundle_hash");
+    lease.bind(1, worker_id).bind(2, claim.lease_until).bind(3, contact_id).bind(4, now_ms);
+    if (!lease.next()) {
+      return std::nullopt;
+    }
+    claim.token = lease.i64(0);
+    claim.name = lease.text(1);
+    claim.paused = lease.i64(2) != 0;
+    if (!lease.is_null(3)) {
+      claim.session = StoredSession{lease.blob(3), lease.text(4)};
+    }
+    lease.run();
+  }
+  sql::Query rows = db.query(
+      "SELECT id, kind, ref, detail, payload, received_ms FROM inbox WHERE contact_id = ? "
+      "ORDER BY id");
+  rows.bind(1, contact_id);
+  while (rows.next()) {
+    InboxRow row;
+    row.id = rows.i64(0);
+    row.kind = parse_inbox_kind(rows.text(1)).value_or(InboxKind::Message);
+    row.ref = rows.text(2);
+    row.detail = rows.text(3);
+    row.payload = rows.text(4);
+    row.received_ms = rows.i64(5);
+    claim.rows.push_back(std::move(row));
+  }
+  return claim;
 }
 
 Result<Millis> SqliteStore::renew(const Claim& claim, Millis now_ms, Millis lease_ms) {
@@ -293,15 +313,16 @@ Result<TurnResult> SqliteStore::commit_turn(const TurnCommit& turn) {
   }
   return write<TurnResult>("commit turn", [&](sql::Db& db) -> Result<TurnResult> {
     const std::int64_t contact = turn.contact_id;
-    if (!holds_lease(db, contact, turn.worker_id, turn.token, turn.now_ms)) {
-      return lease_lost(contact);
-    }
     ConversationKey key;
     std::int64_t seq = 0;
     {
-      sql::Query q = db.query("SELECT device, contact, outbox_seq FROM contacts WHERE id = ?");
-      q.bind(1, contact);
-      WAFLOW_CHECK(q.next(), "a leased contact exists");
+      sql::Query q = db.query(
+          "SELECT device, contact, outbox_seq FROM contacts WHERE id = ? AND lease_owner = ? "
+          "AND lease_token = ? AND lease_until > ?");
+      q.bind(1, contact).bind(2, turn.worker_id).bind(3, turn.token).bind(4, turn.now_ms);
+      if (!q.next()) {
+        return lease_lost(contact);
+      }
       key = ConversationKey{q.text(0), q.text(1)};
       seq = q.i64(2);
     }
@@ -315,18 +336,6 @@ Result<TurnResult> SqliteStore::commit_turn(const TurnCommit& turn) {
       if (gone == 0) {
         return invalid("inbox row " + std::to_string(id) + " is not pending for " + describe(key));
       }
-    }
-
-    if (turn.session_change == TurnCommit::SessionChange::Put) {
-      db.query("UPDATE contacts SET session = ?, bundle_hash = ? WHERE id = ?")
-          .bind_blob(1, turn.session.blob)
-          .bind(2, turn.session.bundle_hash)
-          .bind(3, contact)
-          .run();
-    } else if (turn.session_change == TurnCommit::SessionChange::Delete) {
-      db.query("UPDATE contacts SET session = NULL, bundle_hash = NULL WHERE id = ?")
-          .bind(1, contact)
-          .run();
     }
 
     for (const TimerCancel& cancel : turn.cancel_timers) {
@@ -455,15 +464,35 @@ Result<TurnResult> SqliteStore::commit_turn(const TurnCommit& turn) {
       }
     }
 
-    // The turn is done: the lease ends with it.
-    db.query(
-          "UPDATE contacts SET outbox_seq = ?, lease_owner = NULL, lease_until = 0, "
-          "updated_ms = ? WHERE id = ?")
-        .bind(1, seq)
-        .bind(2, turn.now_ms)
-        .bind(3, contact)
-        .run();
-    refresh_pending(db, contact);
+    // The turn is done: the lease ends with it. One statement writes the
+    // session, the outbox sequence and when the oldest row still pending came
+    // (rows that arrived during the turn), since each rewrites the whole row.
+    {
+      const bool keep = turn.session_change == TurnCommit::SessionChange::Keep;
+      const bool put = turn.session_change == TurnCommit::SessionChange::Put;
+      sql::Query q = db.query(
+          "UPDATE contacts SET session = CASE WHEN ?1 THEN session WHEN ?2 THEN ?3 END, "
+          "bundle_hash = CASE WHEN ?1 THEN bundle_hash WHEN ?2 THEN ?4 END, outbox_seq = ?5, "
+          "lease_owner = NULL, lease_until = 0, updated_ms = ?6, pending_since = "
+          "(SELECT min(received_ms) FROM inbox WHERE contact_id = ?7) WHERE id = ?7 "
+          "RETURNING pending_since IS NOT NULL");
+      q.bind(1, keep ? 1 : 0).bind(2, put ? 1 : 0);
+      if (put) {
+        q.bind_blob(3, turn.session.blob).bind(4, turn.session.bundle_hash);
+      } else {
+        q.bind_null(3).bind_null(4);
+      }
+      q.bind(5, seq).bind(6, turn.now_ms).bind(7, contact);
+      WAFLOW_CHECK(q.next(), "the leased contact exists");
+      result.still_pending = q.i64(0) != 0;
+      q.run();
+    }
+    if (turn.dispatch_lease_ms > 0 && !turn.outbox.empty()) {
+      result.dispatch = lease_next_outbox(db, contact, turn.now_ms, turn.dispatch_lease_ms,
+                                          result.outbox_waiting);
+    } else {
+      result.outbox_waiting = !turn.outbox.empty();
+    }
     return result;
   });
 }

@@ -36,14 +36,24 @@ class Store {
  public:
   virtual ~Store() = default;
 
-  // Ingress. One outcome per item, in order, returned after the commit.
-  virtual Result<std::vector<IngestOutcome>> ingest(const std::vector<Inbound>& batch) = 0;
+  // Ingress. One outcome per item, in order, returned after the commit, and
+  // the conversations leased as `claims` asks.
+  virtual Result<IngestResult> ingest(const std::vector<Inbound>& batch,
+                                      const ClaimRequest& claims) = 0;
+  Result<std::vector<IngestOutcome>> ingest(const std::vector<Inbound>& batch) {
+    Result<IngestResult> r = ingest(batch, ClaimRequest{});
+    if (!r) {
+      return r.error();
+    }
+    return std::move(r).value().outcomes;
+  }
   // Inbox rows the server adds itself (starts, handbacks, answers).
   virtual Result<std::vector<std::int64_t>> enqueue(const std::vector<NewInbox>& rows) = 0;
   // Forgets dedup keys and finished outbox rows older than the horizons.
   virtual Result<PruneResult> prune(Millis now_ms) = 0;
 
-  // Work. nullopt when no conversation is ready.
+  // Work. nullopt when no conversation is ready; Claim::more says whether
+  // another one is.
   virtual Result<std::optional<Claim>> claim(const std::string& worker_id, Millis now_ms,
                                              Millis lease_ms) = 0;
   // Extends a lease still held; NotFound if it was lost.
@@ -70,9 +80,21 @@ class Store {
   // same transaction, so a result is delivered once, and so does `usage` (an AI
   // step's tokens and latency), so a step is counted once. Neither is written when
   // the row was finished already (false).
-  virtual Result<bool> mark_sent(std::int64_t id, const std::string& provider_message_id,
-                                 Millis now_ms, const std::optional<NewInbox>& answer,
-                                 const std::optional<AiUsage>& usage) = 0;
+  // With `next_lease_ms` > 0 the conversation's next row, when due, is leased
+  // in the same transaction and returned for delivery.
+  virtual Result<SentResult> mark_sent_next(std::int64_t id, const std::string& provider_message_id,
+                                            Millis now_ms, const std::optional<NewInbox>& answer,
+                                            const std::optional<AiUsage>& usage,
+                                            Millis next_lease_ms) = 0;
+  Result<bool> mark_sent(std::int64_t id, const std::string& provider_message_id, Millis now_ms,
+                         const std::optional<NewInbox>& answer,
+                         const std::optional<AiUsage>& usage) {
+    Result<SentResult> r = mark_sent_next(id, provider_message_id, now_ms, answer, usage, 0);
+    if (!r) {
+      return r.error();
+    }
+    return r.value().marked;
+  }
   // Back to pending until next_attempt_ms; dead once attempts reach the limit.
   virtual Result<OutboxStatus> mark_retry(std::int64_t id, Millis next_attempt_ms,
                                           const std::string& error) = 0;

@@ -129,6 +129,12 @@ struct TurnCommit {
   std::vector<TimerCancel> cancel_timers;  // Applied before `timers` are added.
   std::vector<LogMessage> messages;
   std::vector<ConversationUpdate> conversations;
+
+  // > 0: the conversation's next outbox row, when it is due and no earlier row
+  // is unfinished, is leased for this long in the same transaction and comes
+  // back in TurnResult::dispatch, so the caller delivers it without a
+  // claim_outbox of its own.
+  Millis dispatch_lease_ms = 0;
 };
 
 // What commit_turn created, so the server can wake dispatchers or log.
@@ -136,6 +142,35 @@ struct TurnResult {
   std::vector<std::int64_t> outbox_ids;
   std::vector<std::int64_t> timer_ids;
   std::int64_t timers_cancelled = 0;
+  // The row leased for delivery (TurnCommit::dispatch_lease_ms).
+  std::optional<OutboxRow> dispatch;
+  // The conversation has unfinished outbox rows that were not leased (an
+  // earlier one is still out, or they are not due yet).
+  bool outbox_waiting = false;
+  // Inbox rows arrived during the turn and are pending still.
+  bool still_pending = false;
+};
+
+// What ingest may lease besides: up to `max` of the conversations the batch
+// gave new rows, to `worker_id`, when no one holds them already, so that the
+// caller hands them to idle workers without a claim() each.
+struct ClaimRequest {
+  std::string worker_id;
+  Millis now_ms = 0;
+  Millis lease_ms = 0;
+  int max = 0;
+};
+
+struct IngestResult {
+  std::vector<IngestOutcome> outcomes;  // One per item, in order.
+  std::vector<Claim> claims;
+};
+
+// mark_sent's outcome with the conversation's next row (mark_sent_next).
+struct SentResult {
+  bool marked = false;  // False: the row was finished already.
+  std::optional<OutboxRow> next;
+  bool outbox_waiting = false;  // Unfinished rows left that were not leased.
 };
 
 }  // namespace waflow::storage
