@@ -57,6 +57,80 @@ TEST_CASE("a conversation's outbox rows go out one at a time, in order") {
         std::vector<std::string>{"alice:a2"});
 }
 
+TEST_CASE("a turn's commit and a sent mark lease the conversation's next row, in order") {
+  StoreFixture f;
+  (void)ok(f.store().ingest({message("a.1", "alice", 100)}));
+  Claim claim = *ok(f.store().claim("w", 100, 60000));
+  TurnCommit turn = commit_for(claim, 100);
+  turn.outbox.push_back(NewOutbox{"send", "a1", 0});
+  turn.outbox.push_back(NewOutbox{"send", "a2", 0});
+  turn.dispatch_lease_ms = 30000;
+  TurnResult committed = ok(f.store().commit_turn(turn));
+  REQUIRE(committed.dispatch);
+  CHECK(committed.dispatch->payload == "a1");
+  CHECK(committed.dispatch->status == OutboxStatus::Inflight);
+  CHECK(committed.dispatch->attempts == 1);
+  CHECK(committed.dispatch->next_attempt_ms == 100 + 30000);
+  CHECK(committed.dispatch->key == key("alice"));
+  CHECK_FALSE(committed.outbox_waiting);  // a2 follows a1's outcome.
+  CHECK_FALSE(committed.still_pending);
+  // Leased: claim_outbox finds nothing, a2 waits behind a1.
+  CHECK(ok(f.store().claim_outbox(200, 10, 30000)).empty());
+
+  SentResult sent = ok(f.store().mark_sent_next(committed.dispatch->id, "wamid.a1", 300,
+                                                std::nullopt, std::nullopt, 30000));
+  CHECK(sent.marked);
+  REQUIRE(sent.next);
+  CHECK(sent.next->payload == "a2");
+  CHECK(sent.next->status == OutboxStatus::Inflight);
+  CHECK(ok(f.store().outbox_row(committed.dispatch->id))->status == OutboxStatus::Sent);
+
+  // The last one leaves nothing to lease; a second mark finds the row finished.
+  SentResult last = ok(
+      f.store().mark_sent_next(sent.next->id, "wamid.a2", 400, std::nullopt, std::nullopt, 30000));
+  CHECK(last.marked);
+  CHECK_FALSE(last.next);
+  CHECK_FALSE(last.outbox_waiting);
+  SentResult again = ok(
+      f.store().mark_sent_next(sent.next->id, "wamid.a2", 500, std::nullopt, std::nullopt, 30000));
+  CHECK_FALSE(again.marked);
+  CHECK_FALSE(again.next);
+}
+
+TEST_CASE("a turn leases no row behind an unfinished one, nor one that is not due") {
+  StoreFixture f;
+  add_outbox(f.store(), "alice", {"a1"}, 100);
+  std::vector<OutboxRow> out = ok(f.store().claim_outbox(100, 10, 30000));
+  REQUIRE(out.size() == 1);
+
+  // a1 is out with a dispatcher: the next turn's row waits for a1's outcome.
+  (void)ok(f.store().ingest({message("a.2", "alice", 200)}));
+  Claim claim = *ok(f.store().claim("w", 200, 60000));
+  TurnCommit turn = commit_for(claim, 200);
+  turn.outbox.push_back(NewOutbox{"send", "a2", 0});
+  turn.dispatch_lease_ms = 30000;
+  TurnResult committed = ok(f.store().commit_turn(turn));
+  CHECK_FALSE(committed.dispatch);
+  CHECK_FALSE(committed.outbox_waiting);
+  // a1's outcome leases a2.
+  SentResult sent =
+      ok(f.store().mark_sent_next(out[0].id, "wamid.a1", 300, std::nullopt, std::nullopt, 30000));
+  REQUIRE(sent.next);
+  CHECK(sent.next->payload == "a2");
+
+  // A row due later is not leased, and the caller hears that one waits.
+  (void)ok(f.store().ingest({message("b.1", "bob", 400)}));
+  Claim bob = *ok(f.store().claim("w", 400, 60000));
+  TurnCommit later = commit_for(bob, 400);
+  later.outbox.push_back(NewOutbox{"send", "b1", 5000});
+  later.dispatch_lease_ms = 30000;
+  TurnResult planned = ok(f.store().commit_turn(later));
+  CHECK_FALSE(planned.dispatch);
+  CHECK(planned.outbox_waiting);
+  CHECK(payloads(ok(f.store().claim_outbox(5000, 10, 30000))) ==
+        std::vector<std::string>{"bob:b1"});
+}
+
 TEST_CASE("a row whose dispatcher vanished is claimable again when its lease ends") {
   StoreFixture f;
   std::vector<std::int64_t> ids = add_outbox(f.store(), "alice", {"a1", "a2"}, 0);

@@ -42,6 +42,71 @@ TEST_CASE("claim serves the conversation whose oldest message waits longest, row
   CHECK(again.token != first.token);
 }
 
+TEST_CASE("a claim says whether another conversation is ready; a commit, whether rows came") {
+  StoreFixture f;
+  (void)ok(f.store().ingest({message("a1", "alice", 5), message("b1", "bob", 10)}));
+  Claim first = *ok(f.store().claim("w1", 100, kLease));
+  CHECK(first.key == key("alice"));
+  CHECK(first.more);
+  Claim second = *ok(f.store().claim("w2", 100, kLease));
+  CHECK(second.key == key("bob"));
+  CHECK_FALSE(second.more);
+
+  // A message during alice's turn: her commit says so, and her next claim has it.
+  (void)ok(f.store().ingest({message("a2", "alice", 150)}));
+  TurnResult alice = ok(f.store().commit_turn(commit_for(first, 200)));
+  CHECK(alice.still_pending);
+  TurnResult bob = ok(f.store().commit_turn(commit_for(second, 200)));
+  CHECK_FALSE(bob.still_pending);
+  Claim again = *ok(f.store().claim("w1", 300, kLease));
+  CHECK(again.key == key("alice"));
+  REQUIRE(again.rows.size() == 1);
+  CHECK(again.rows[0].ref == "a2");
+}
+
+TEST_CASE("ingest leases the free conversations it fills, up to the number asked") {
+  StoreFixture f;
+  // carol is held by a worker: her new row waits for that worker's commit.
+  (void)ok(f.store().ingest({message("c1", "carol", 5)}));
+  Claim carol = *ok(f.store().claim("w", 10, kLease));
+
+  ClaimRequest ask{"ingest", 100, kLease, 2};
+  IngestResult r = ok(f.store().ingest(
+      {message("c2", "carol", 100), message("a1", "alice", 100), message("a2", "alice", 101),
+       message("b1", "bob", 102), message("d1", "dave", 103)},
+      ask));
+  REQUIRE(r.outcomes.size() == 5);
+  for (IngestOutcome o : r.outcomes) {
+    CHECK(o == IngestOutcome::New);
+  }
+  // carol and alice come first, but carol is held: alice is leased with both of
+  // her rows; the two-claim limit is spent on carol and alice, so bob and dave wait.
+  REQUIRE(r.claims.size() == 1);
+  CHECK(r.claims[0].key == key("alice"));
+  CHECK(r.claims[0].worker_id == "ingest");
+  CHECK(r.claims[0].lease_until == 100 + kLease);
+  REQUIRE(r.claims[0].rows.size() == 2);
+  CHECK(r.claims[0].rows[0].ref == "a1");
+  CHECK(r.claims[0].rows[1].ref == "a2");
+
+  // The leased claim commits like any other; the rest are claimed as usual.
+  TurnResult committed = ok(f.store().commit_turn(commit_for(r.claims[0], 200)));
+  CHECK_FALSE(committed.still_pending);
+  CHECK(ok(f.store().commit_turn(commit_for(carol, 200))).still_pending);
+  std::set<std::string> rest;
+  while (std::optional<Claim> c = ok(f.store().claim("w", 300, kLease))) {
+    rest.insert(c->key.contact);
+  }
+  CHECK(rest == std::set<std::string>{"bob", "carol", "dave"});
+
+  // A duplicate brings no claim; asking for claims without a lease is refused.
+  IngestResult dup =
+      ok(f.store().ingest({message("d1", "dave", 400)}, ClaimRequest{"i", 400, kLease, 4}));
+  CHECK(dup.outcomes == std::vector<IngestOutcome>{IngestOutcome::Duplicate});
+  CHECK(dup.claims.empty());
+  CHECK_FALSE(f.store().ingest({message("e1", "erin", 500)}, ClaimRequest{"i", 500, 0, 1}).ok());
+}
+
 TEST_CASE("no conversation is claimed twice at once, with 8 workers") {
   StoreFixture f;
   constexpr int kContacts = 24;
