@@ -9,10 +9,14 @@
 //               or the active one) -> advance_to(now) -> feed the inbox rows ->
 //               sends, calls, the next timer, the message log and the
 //               conversation's progress -> commit_turn, all in ONE transaction
+//               (ingest leases free conversations for idle workers in its own
+//               commit, so most messages reach a worker without a claim)
 //   dispatcher  claim_outbox -> Transport (gateway sends, HTTP calls) or a local
 //               answer (store records; AI is not configured yet) -> mark_sent /
 //               mark_retry (exponential backoff with jitter, Retry-After) /
 //               mark_failed; a circuit breaker and a rate limit per device
+//               (a turn's commit leases its first reply and a sent mark the
+//               contact's next, so replies go out without a claim between)
 //   timers      fire_due_timers(now), sleeping until next_timer_due
 //
 // Nothing is kept in memory between turns but loaded bundles, so a crash loses

@@ -12,6 +12,9 @@
 //   timers      due rows become inbox rows atomically (each fires once)
 //   outbox      dispatchers claim due rows, oldest unfinished row per conversation
 //               only, and record the outcome
+//   hand-offs   ingest, commit_turn and mark_sent_next can lease the next piece
+//               of work (a conversation, a reply) in their own transaction, so
+//               the common path needs no separate claim
 //
 // Exclusion is by leases with an expiry written in the database, never by
 // in-process locks: a crashed worker's lease simply runs out, and on PostgreSQL
