@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -71,6 +72,7 @@ class FakeTransport final : public waflow::server::Transport {
         r.outcome = DeliveryResult::Outcome::Sent;
         r.provider_message_id = "wamid.out." + std::to_string(++ids_);
         sent_.push_back(row.payload);
+        to_.push_back(row.key.contact);
       }
     }
     cv_.notify_all();
@@ -92,6 +94,16 @@ class FakeTransport final : public waflow::server::Transport {
     }
     return texts;
   }
+  // The texts sent to each contact, in the order they went, once there are `n`.
+  std::map<std::string, std::vector<std::string>> wait_sent_by_contact(std::size_t n) {
+    const std::vector<std::string> texts = wait_sent(n);
+    const std::lock_guard lock(mutex_);
+    std::map<std::string, std::vector<std::string>> by;
+    for (std::size_t i = 0; i < texts.size() && i < to_.size(); ++i) {
+      by[to_[i]].push_back(texts[i]);
+    }
+    return by;
+  }
   std::vector<std::string> ai_requests() {
     const std::lock_guard lock(mutex_);
     return ai_requests_;
@@ -107,6 +119,7 @@ class FakeTransport final : public waflow::server::Transport {
   std::vector<DeliveryResult> script_;
   std::vector<std::string> attempts_;
   std::vector<std::string> sent_;
+  std::vector<std::string> to_;  // The contact of each of sent_.
   std::vector<std::string> ai_requests_;
   int ids_ = 0;
 };
@@ -212,6 +225,41 @@ TEST_CASE("a pizza order runs through the engine; the store record is answered l
   CHECK(sent[2] == "Great choice: Pepperoni. What is your address?");
   CHECK(sent[3] == "Order for Pepperoni to 1 Main St. Confirm? (yes/no)");
   CHECK(sent[4].rfind("Order placed! Reference: orders-", 0) == 0);
+}
+
+TEST_CASE("thirty contacts order at once: each gets its replies once and in order") {
+  // Many conversations in flight together: the ingest hands conversations to
+  // idle workers, turns hand their first reply to the dispatcher and sent
+  // marks the next one, and a conversation held by a worker waits for it.
+  Fixture f;
+  constexpr int kContacts = 30;
+  auto each = [&](auto step) {
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kContacts; ++i) {
+      threads.emplace_back([&, i] { step("+1555" + std::to_string(100 + i)); });
+    }
+    for (std::thread& t : threads) {
+      t.join();
+    }
+  };
+  each([&](const std::string& c) { CHECK(f.say(c, text("hi")).accepted == 1); });
+  f.transport.wait_sent(2 * kContacts);
+  each([&](const std::string& c) { f.say(c, tap("margherita", "Margherita")); });
+  f.transport.wait_sent(3 * kContacts);
+  each([&](const std::string& c) { f.say(c, text(c + " Baker Street")); });
+  f.transport.wait_sent(4 * kContacts);
+  each([&](const std::string& c) { f.say(c, text("no")); });
+  const std::map<std::string, std::vector<std::string>> by =
+      f.transport.wait_sent_by_contact(5 * kContacts);
+  REQUIRE(by.size() == kContacts);
+  for (const auto& [contact, texts] : by) {
+    CHECK(texts == std::vector<std::string>{
+                       "Welcome to Pizza Bot, Ada!", "What would you like?",
+                       "Great choice: Margherita. What is your address?",
+                       "Order for Margherita to " + contact + " Baker Street. Confirm? (yes/no)",
+                       "Order cancelled."});
+  }
+  CHECK(f.transport.attempts() == 5 * kContacts);
 }
 
 TEST_CASE("a redelivered message is acknowledged and makes no turn") {
