@@ -17,6 +17,8 @@
 #include <random>
 #include <thread>
 
+#include "runtime/base/thread_name.h"
+
 namespace waflow::ai {
 
 namespace {
@@ -395,7 +397,10 @@ struct AiRouter::Impl : std::enable_shared_from_this<AiRouter::Impl> {
 
 AiRouter::AiRouter(http::HttpClient& client, std::vector<ModelConfig> models, RouterOptions options)
     : impl_(std::make_shared<Impl>(client, std::move(models), options)) {
-  thread_ = std::thread([impl = impl_.get()] { impl->run_timers(); });
+  thread_ = std::thread([impl = impl_.get()] {
+    name_this_thread("wf-ai-timers");
+    impl->run_timers();
+  });
 }
 
 AiRouter::~AiRouter() {

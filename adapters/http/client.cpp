@@ -24,6 +24,7 @@
 #include <curl/curl.h>
 
 #include "runtime/base/check.h"
+#include "runtime/base/thread_name.h"
 
 namespace waflow::http {
 
@@ -344,7 +345,10 @@ HttpClient::HttpClient(ClientOptions options) : impl_(std::make_unique<Impl>()) 
   // The limits are kept by Impl::admit (see the top of this file); curl only
   // caches up to max_connections idle connections.
   curl_multi_setopt(impl_->multi, CURLMOPT_MAXCONNECTS, impl_->options.max_connections);
-  impl_->thread = std::thread([impl = impl_.get()] { impl->run(); });
+  impl_->thread = std::thread([impl = impl_.get()] {
+    name_this_thread("wf-http-client");
+    impl->run();
+  });
 }
 
 HttpClient::~HttpClient() {

@@ -37,6 +37,7 @@
 
 #include "adapters/http/router.h"
 #include "runtime/base/check.h"
+#include "runtime/base/thread_name.h"
 
 namespace waflow::http {
 
@@ -1067,6 +1068,7 @@ Result<std::uint16_t> HttpServer::start() {
   int threads = std::max(1, o.threads);
   for (int i = 0; i < threads; ++i) {
     impl_->threads.emplace_back([this] {
+      name_this_thread("wf-http");
       // Handlers have their own last-resort catch; this one keeps a thread alive
       // whatever escapes Asio.
       while (true) {

@@ -17,6 +17,7 @@
 #include <set>
 #include <thread>
 
+#include "runtime/base/thread_name.h"
 #include "runtime/bytecode/bundle.h"
 #include "runtime/host/call_payload.h"
 #include "runtime/host/session.h"
@@ -1762,17 +1763,32 @@ void Engine::start() {
     return;
   }
   for (int i = 0; i < std::max(1, m.options.ingest_threads); ++i) {
-    m.ingesters.emplace_back([&m] { m.ingest_loop(); });
+    m.ingesters.emplace_back([&m] {
+      name_this_thread("wf-ingest");
+      m.ingest_loop();
+    });
   }
   for (int i = 0; i < std::max(1, m.options.apply_threads); ++i) {
-    m.appliers.emplace_back([&m] { m.apply_loop(); });
+    m.appliers.emplace_back([&m] {
+      name_this_thread("wf-apply");
+      m.apply_loop();
+    });
   }
   for (int i = 0; i < std::max(1, m.options.workers); ++i) {
     const std::string id = m.options.instance + "-w" + std::to_string(i);
-    m.workers.emplace_back([&m, id] { m.worker_loop(id); });
+    m.workers.emplace_back([&m, id] {
+      name_this_thread("wf-worker");
+      m.worker_loop(id);
+    });
   }
-  m.dispatcher = std::thread([&m] { m.dispatch_loop(); });
-  m.timer_thread = std::thread([&m] { m.timer_loop(); });
+  m.dispatcher = std::thread([&m] {
+    name_this_thread("wf-dispatch");
+    m.dispatch_loop();
+  });
+  m.timer_thread = std::thread([&m] {
+    name_this_thread("wf-timers");
+    m.timer_loop();
+  });
 }
 
 void Engine::ingest(std::vector<IncomingMessage> messages, std::vector<IncomingStatus> statuses,

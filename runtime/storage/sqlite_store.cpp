@@ -8,6 +8,7 @@
 
 #include <sqlite3.h>
 
+#include "runtime/base/thread_name.h"
 #include "runtime/storage/schema.h"
 #include "runtime/storage/sqlite_store_impl.h"
 
@@ -59,7 +60,10 @@ SqliteStore::SqliteStore(std::string path, SqliteOptions options, sql::Db writer
   for (sql::Db& db : readers_) {
     idle_readers_.push_back(&db);
   }
-  writer_ = std::thread([this] { writer_loop(); });
+  writer_ = std::thread([this] {
+    name_this_thread("wf-sql-writer");
+    writer_loop();
+  });
 }
 
 SqliteStore::~SqliteStore() {
