@@ -12,12 +12,15 @@
 #include "adapters/ai/media.h"
 #include "adapters/gateways/media.h"
 #include "cli/serve_ai.h"
+#include "runtime/server/values.h"
 
 namespace waflow::cli {
 
 namespace {
 
 using server::DeliveryResult;
+using server::failure;
+using server::text_field;
 using vm::Value;
 
 constexpr std::int64_t kSendTimeoutMs = 15'000;
@@ -34,15 +37,6 @@ DeliveryResult answered(Value answer) {
   r.outcome = DeliveryResult::Outcome::Sent;
   r.answer = std::move(answer);
   return r;
-}
-
-Value failure(const std::string& error) {
-  return Value::object({{"ok", Value::boolean(false)}, {"error", Value::text(error)}});
-}
-
-std::string text_field(const Value& v, std::string_view name) {
-  const Value* f = v.field(name);
-  return f != nullptr && f->is_text() ? f->as_text() : std::string();
 }
 
 DeliveryResult from_send(const gateways::SendResult& s) {

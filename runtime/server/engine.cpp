@@ -25,6 +25,7 @@
 #include "runtime/host/tz.h"
 #include "runtime/server/fallback.h"
 #include "runtime/server/media.h"
+#include "runtime/server/values.h"
 
 namespace waflow::server {
 
@@ -67,11 +68,6 @@ std::string hex_of(const std::array<std::uint8_t, 32>& hash) {
   return out;
 }
 
-std::string text_field(const Value& v, std::string_view name) {
-  const Value* f = v.field(name);
-  return f != nullptr && f->is_text() ? f->as_text() : std::string();
-}
-
 // JSON text -> a value; a message gets the tag the VM gives messages.
 std::optional<Value> value_of(const std::string& json, vm::Tag tag = vm::Tag::None) {
   Value v;
@@ -82,10 +78,6 @@ std::optional<Value> value_of(const std::string& json, vm::Tag tag = vm::Tag::No
     return Value::object(v.as_object(), tag);
   }
   return v;
-}
-
-Value failure(const std::string& error) {
-  return Value::object({{"ok", Value::boolean(false)}, {"error", Value::text(error)}});
 }
 
 // Defers every call that needs the network: the server answers it later, from
@@ -549,10 +541,10 @@ struct Engine::Impl {
           work_cv.notify_one();
         }
       }
-      const std::vector<storage::IngestOutcome>* outcomes = &result.outcomes;
+      const std::vector<storage::IngestOutcome>& outcomes = result.outcomes;
       if (listening.load()) {
-        for (std::size_t i = 0; i < batch.size() && i < outcomes->size(); ++i) {
-          if ((*outcomes)[i] == storage::IngestOutcome::StatusApplied) {
+        for (std::size_t i = 0; i < batch.size() && i < outcomes.size(); ++i) {
+          if (outcomes[i] == storage::IngestOutcome::StatusApplied) {
             publish("status", {},
                     {{"gateway", Value::text(batch[i].gateway)},
                      {"provider_message_id", Value::text(batch[i].provider_message_id)},
@@ -566,8 +558,8 @@ struct Engine::Impl {
       for (IngestJob& job : jobs) {
         IngestSummary summary;
         const std::size_t n = job.items.size();
-        for (std::size_t i = 0; i < n && at < outcomes->size(); ++i, ++at) {
-          switch ((*outcomes)[at]) {
+        for (std::size_t i = 0; i < n && at < outcomes.size(); ++i, ++at) {
+          switch (outcomes[at]) {
             case storage::IngestOutcome::New:
               ++summary.accepted;
               ++fresh;

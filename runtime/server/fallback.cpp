@@ -7,17 +7,13 @@
 #include <utility>
 
 #include "runtime/base/civil_time.h"
+#include "runtime/server/values.h"
 
 namespace waflow::server {
 
 namespace {
 
 using vm::Value;
-
-std::string text_of(const Value& v, std::string_view name) {
-  const Value* f = v.field(name);
-  return f != nullptr && f->is_text() ? f->as_text() : std::string();
-}
 
 // "2025-01-06 10:00" of an instant in local time (UTC + offset).
 std::string local_minutes(std::int64_t local_ms) {
@@ -47,7 +43,7 @@ FallbackState read_fallback_state(const Value& host_state) {
   if (f == nullptr || f->type() != Value::Type::Object) {
     return s;
   }
-  s.pending = text_of(*f, "pending");
+  s.pending = text_field(*f, "pending");
   if (const Value* q = f->field("queued"); q != nullptr && q->type() == Value::Type::List) {
     for (const Value& t : q->as_list()) {
       if (t.is_text()) {
@@ -89,11 +85,11 @@ std::string fallback_text(const Value& message) {
   if (text != nullptr && !text->is_null() && !text->to_text().empty()) {
     return text->to_text();
   }
-  const std::string caption = text_of(message, "caption");
+  const std::string caption = text_field(message, "caption");
   if (!caption.empty()) {
     return caption;
   }
-  const std::string type = text_of(message, "type");
+  const std::string type = text_field(message, "type");
   return "[" + (type.empty() ? std::string("message") : type) + "]";
 }
 

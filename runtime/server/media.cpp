@@ -4,16 +4,13 @@
 
 #include <utility>
 
+#include "runtime/server/values.h"
+
 namespace waflow::server {
 
 namespace {
 
 using vm::Value;
-
-std::string text_of(const Value& v, std::string_view name) {
-  const Value* f = v.field(name);
-  return f != nullptr && f->is_text() ? f->as_text() : std::string();
-}
 
 }  // namespace
 
@@ -27,7 +24,7 @@ MediaState read_media_state(const Value& host_state) {
   if (m == nullptr || m->type() != Value::Type::Object) {
     return s;
   }
-  s.pending = text_of(*m, "pending");
+  s.pending = text_field(*m, "pending");
   if (const Value* seq = m->field("seq"); seq != nullptr && seq->is_number()) {
     s.seq = static_cast<std::int64_t>(seq->as_number());
   }
@@ -35,7 +32,7 @@ MediaState read_media_state(const Value& host_state) {
     for (const Value& h : held->as_list()) {
       const Value* message = h.field("message");
       if (message != nullptr && message->type() == Value::Type::Object) {
-        s.held.push_back(HeldMessage{*message, text_of(h, "ref")});
+        s.held.push_back(HeldMessage{*message, text_field(h, "ref")});
       }
     }
   }
@@ -65,7 +62,7 @@ void write_media_state(Value& host_state, const MediaState& state) {
 }
 
 std::string media_task(const MediaConfig& config, const Value& message) {
-  const std::string type = text_of(message, "type");
+  const std::string type = text_field(message, "type");
   if ((type == "audio" || type == "voice") && !config.transcribe.empty()) {
     return "transcribe";
   }
@@ -89,9 +86,9 @@ Value media_payload(const MediaConfig& config, const std::string& id, const std:
 Value enrich(const Value& message, const std::string& task, const Value& answer,
              std::string& error) {
   const Value* ok = answer.field("ok");
-  const std::string text = text_of(answer, "text");
+  const std::string text = text_field(answer, "text");
   if (ok == nullptr || !ok->truthy()) {
-    error = text_of(answer, "error");
+    error = text_field(answer, "error");
     if (error.empty()) {
       error = "the call failed";
     }
@@ -118,7 +115,7 @@ Value enrich(const Value& message, const std::string& task, const Value& answer,
     set("text", Value::text(text));
     set("transcript", Value::text(text));
   } else {
-    if (text_of(message, "text").empty() && text_of(message, "caption").empty()) {
+    if (text_field(message, "text").empty() && text_field(message, "caption").empty()) {
       set("text", Value::text(text));
     }
     set("description", Value::text(text));

@@ -19,7 +19,6 @@ Nothing sleeps to wait for something: every wait polls with a bound.
   serve_ai_test.py --waflow build/waflow [unittest args, e.g. ServeAi.test_reply]
 """
 
-import argparse
 import http.server
 import json
 import os
@@ -457,13 +456,5 @@ class ServeAiBurst(ServeWithModels):
         self.assertEqual(self.query("SELECT COUNT(*) FROM messages WHERE outbound = 0"), 4)
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--waflow", required=True)
-    args, rest = parser.parse_known_args()
-    meta.WAFLOW = os.path.abspath(args.waflow)
-    unittest.main(argv=[sys.argv[0]] + rest, verbosity=2)
-
-
 if __name__ == "__main__":
-    main()
+    meta.run_tests()

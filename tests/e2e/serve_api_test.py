@@ -10,7 +10,6 @@ the suite's other client does not). Every wait polls with a bound.
   serve_api_test.py --waflow build/cli/waflow [unittest args, e.g. ServeApi.test_auth]
 """
 
-import argparse
 import base64
 import hashlib
 import json
@@ -680,13 +679,5 @@ class ServeApiWithoutTokens(unittest.TestCase):
                 graph.close()
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--waflow", required=True)
-    args, rest = parser.parse_known_args()
-    meta.WAFLOW = os.path.abspath(args.waflow)
-    unittest.main(argv=[sys.argv[0]] + rest, verbosity=2)
-
-
 if __name__ == "__main__":
-    main()
+    meta.run_tests()

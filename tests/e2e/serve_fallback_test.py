@@ -13,7 +13,6 @@ Nothing sleeps to wait for something: every wait polls with a bound.
   serve_fallback_test.py --waflow build/waflow [unittest args]
 """
 
-import argparse
 import os
 import sys
 import time
@@ -109,13 +108,5 @@ class ServeFallback(ai.ServeWithModels):
         self.assertEqual(self.texts(wa, 1), ["primary says: hello again"])
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--waflow", required=True)
-    args, rest = parser.parse_known_args()
-    meta.WAFLOW = os.path.abspath(args.waflow)
-    unittest.main(argv=[sys.argv[0]] + rest, verbosity=2)
-
-
 if __name__ == "__main__":
-    main()
+    meta.run_tests()

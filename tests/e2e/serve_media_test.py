@@ -17,7 +17,6 @@ Nothing sleeps to wait for something: every wait polls with a bound.
   serve_media_test.py --waflow build/waflow [unittest args]
 """
 
-import argparse
 import base64
 import http.server
 import json
@@ -292,13 +291,5 @@ class ServeMedia(ai.ServeWithModels):
         self.assertEqual(texts[1], "Got text: and a cola / ")
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--waflow", required=True)
-    args, rest = parser.parse_known_args()
-    meta.WAFLOW = os.path.abspath(args.waflow)
-    unittest.main(argv=[sys.argv[0]] + rest, verbosity=2)
-
-
 if __name__ == "__main__":
-    main()
+    meta.run_tests()

@@ -672,13 +672,19 @@ flow broken "Broken"
         self.server.proc = None
 
 
-def main():
+def run_tests():
+    """Runs the tests of the script that was started (this one, or one that imports it for
+    the server and the Graph mock) against the binary named by --waflow."""
     global WAFLOW
     parser = argparse.ArgumentParser()
     parser.add_argument("--waflow", required=True)
     args, rest = parser.parse_known_args()
     WAFLOW = os.path.abspath(args.waflow)
-    unittest.main(argv=[sys.argv[0]] + rest, verbosity=2)
+    unittest.main(module="__main__", argv=[sys.argv[0]] + rest, verbosity=2)
+
+
+def main():
+    run_tests()
 
 
 if __name__ == "__main__":
