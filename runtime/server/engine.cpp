@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <deque>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -146,6 +147,11 @@ struct Engine::Impl {
   std::condition_variable work_cv;
   std::uint64_t work_gen = 0;
   std::deque<storage::Claim> handed;
+  // Conversations known to have rows that no claim holds (the ingest found no
+  // idle worker for them, timers fired, an answer came back): each is worth
+  // one claim. A worker woken with none to take and nothing handed goes back
+  // to sleep; only its idle poll looks in the store unasked.
+  std::size_t claimable = 0;
   std::atomic<int> idle_workers{0};
 
   // Outbox signal for the dispatcher (look in the store for due rows), and
@@ -159,6 +165,9 @@ struct Engine::Impl {
   std::mutex timer_mutex;
   std::condition_variable timer_cv;
   std::uint64_t timer_gen = 0;
+  // When the timer loop looks next on its own; the largest value while it is
+  // looking (a turn's new timer then wakes it to look again).
+  std::atomic<Millis> timer_next_look{std::numeric_limits<Millis>::max()};
 
   // Ingest queue.
   struct IngestJob {
@@ -325,7 +334,7 @@ struct Engine::Impl {
     }
     cv.notify_all();
   }
-  void wake_workers() { signal(work_mutex, work_cv, work_gen); }
+  void wake_workers() { wake_workers(static_cast<std::size_t>(options.workers)); }
 
   void publish(const std::string& type, const storage::ConversationKey& key,
                std::vector<std::pair<std::string, Value>> fields) {
@@ -371,16 +380,20 @@ struct Engine::Impl {
       }
     }
   }
-  // Wakes about as many workers as there are conversations with new work, not
-  // all of them: each woken worker costs a claim in the writer's queue.
+  // Wakes as many workers as there are conversations with new work, each to
+  // claim one: every claim costs a request in the writer's queue.
   void wake_workers(std::size_t conversations) {
-    if (conversations >= static_cast<std::size_t>(options.workers)) {
-      wake_workers();
+    if (conversations == 0) {
       return;
     }
     {
       const std::lock_guard lock(work_mutex);
       ++work_gen;
+      claimable += conversations;
+    }
+    if (conversations >= static_cast<std::size_t>(options.workers)) {
+      work_cv.notify_all();
+      return;
     }
     for (std::size_t i = 0; i < conversations; ++i) {
       work_cv.notify_one();
@@ -390,11 +403,12 @@ struct Engine::Impl {
   void wake_timers() { signal(timer_mutex, timer_cv, timer_gen); }
 
   // Waits until the generation moves past `seen`, `ms` pass or the engine stops.
-  static void wait_for(std::mutex& m, std::condition_variable& cv, const std::uint64_t& gen,
+  // True when woken (or stopping), false when the time ran out.
+  static bool wait_for(std::mutex& m, std::condition_variable& cv, const std::uint64_t& gen,
                        std::uint64_t seen, std::int64_t ms, const std::atomic<bool>& stop) {
     std::unique_lock lock(m);
-    cv.wait_for(lock, std::chrono::milliseconds(std::max<std::int64_t>(ms, 1)),
-                [&] { return gen != seen || stop.load(); });
+    return cv.wait_for(lock, std::chrono::milliseconds(std::max<std::int64_t>(ms, 1)),
+                       [&] { return gen != seen || stop.load(); });
   }
 
   // ---- bundles ----
@@ -589,6 +603,10 @@ struct Engine::Impl {
   // ---- workers ----
 
   void worker_loop(const std::string& worker_id) {
+    // Whether to look in the store: at the start (rows left from before), when
+    // told of claimable work, when the last claim or turn said more is ready,
+    // and when an idle poll ran out.
+    bool look = true;
     while (!stopping.load()) {
       std::uint64_t seen = 0;
       std::optional<storage::Claim> handed_claim;
@@ -598,21 +616,30 @@ struct Engine::Impl {
         if (!handed.empty()) {
           handed_claim = std::move(handed.front());
           handed.pop_front();
+        } else if (claimable > 0) {
+          --claimable;
+          look = true;
         }
       }
       storage::Claim c;
       if (handed_claim) {
         c = std::move(*handed_claim);
       } else {
+        if (!look) {
+          look = !idle_wait(seen);
+          continue;
+        }
+        look = false;
         Result<std::optional<storage::Claim>> claim =
             store.claim(worker_id, clock.now_ms(), options.lease_ms);
         if (!claim) {
           log.error("claim_failed", {{"worker", worker_id}, {"error", claim.error().message}});
           wait_for(work_mutex, work_cv, work_gen, seen + 1, 200, stopping);
+          look = true;
           continue;
         }
         if (!claim.value()) {
-          idle_wait(seen);
+          look = !idle_wait(seen);
           continue;
         }
         c = std::move(claim).value().value();
@@ -628,22 +655,24 @@ struct Engine::Impl {
         // The rows stay pending; give the problem a moment before the next try.
         (void)store.release(c);
         wait_for(work_mutex, work_cv, work_gen, seen + 1, 1000, stopping);
+        look = true;
         continue;
       }
       // Claim again at once only when work is known to be ready; otherwise
-      // sleep until woken (a wake since `seen` ends the sleep at once).
-      if (!more) {
-        idle_wait(seen);
-      }
+      // the next pass sleeps until woken.
+      look = more;
     }
   }
 
   // A worker with nothing to do: counted as idle (ingest leases conversations
-  // for that many) while it waits for a wake-up or the idle poll.
-  void idle_wait(std::uint64_t seen) {
+  // for that many) while it waits for a wake-up or the idle poll. True when
+  // woken, false when the poll ran out.
+  bool idle_wait(std::uint64_t seen) {
     idle_workers.fetch_add(1);
-    wait_for(work_mutex, work_cv, work_gen, seen, options.idle_poll_ms, stopping);
+    const bool woken =
+        wait_for(work_mutex, work_cv, work_gen, seen, options.idle_poll_ms, stopping);
     idle_workers.fetch_sub(1);
+    return woken;
   }
 
   // Which bundle the conversation runs on, and its restored (or new) session.
@@ -823,7 +852,14 @@ struct Engine::Impl {
       wake_dispatcher();
     }
     if (!committed.value().timer_ids.empty()) {
-      wake_timers();
+      Millis due = std::numeric_limits<Millis>::max();
+      for (const storage::NewTimer& t : turn.timers) {
+        due = std::min(due, t.due_ms);
+      }
+      // The timer loop looks again by itself before a later timer is due.
+      if (due < timer_next_look.load()) {
+        wake_timers();
+      }
     }
     return true;
   }
@@ -1557,7 +1593,7 @@ struct Engine::Impl {
       bump(&EngineCounters::sent);
       count_delivery(row.kind, kSent);
       if (answer) {
-        wake_workers();
+        wake_workers(1);
       }
       if (row.kind == "send" && listening.load()) {
         publish("delivered", row.key,
@@ -1630,7 +1666,7 @@ struct Engine::Impl {
       log.error("enqueue_failed", {{"error", queued.error().message}});
       return;
     }
-    wake_workers();
+    wake_workers(1);
   }
 
   // ---- timers ----
@@ -1664,7 +1700,7 @@ struct Engine::Impl {
       } else if (fired.value() > 0) {
         bump(&EngineCounters::timers_fired, fired.value());
         timers_fired.inc(fired.value());
-        wake_workers();
+        wake_workers(static_cast<std::size_t>(fired.value()));
         if (fired.value() == 512) {
           continue;  // More may be due.
         }
@@ -1674,7 +1710,11 @@ struct Engine::Impl {
       if (due && due.value()) {
         sleep = std::clamp<Millis>(*due.value() - clock.now_ms(), 1, options.idle_poll_ms);
       }
+      // From here a timer due before the next look wakes the loop; one
+      // committed since `next_timer_due` read the store finds it looking.
+      timer_next_look.store(clock.now_ms() + sleep);
       wait_for(timer_mutex, timer_cv, timer_gen, seen, sleep, stopping);
+      timer_next_look.store(std::numeric_limits<Millis>::max());
     }
   }
 };
