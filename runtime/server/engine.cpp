@@ -1280,9 +1280,7 @@ struct Engine::Impl {
 
   // Waits for a send token of the device (the dispatcher thread only).
   void take_token(const std::string& device) {
-    auto configured = options.device_rates.find(device);
-    const double rate =
-        configured != options.device_rates.end() ? configured->second : options.rate_per_device;
+    const double rate = rate_of(device);
     if (rate <= 0) {
       return;
     }
@@ -1368,12 +1366,23 @@ struct Engine::Impl {
     return inflight < options.max_inflight;
   }
 
-  // A row leased for delivery in a turn's or an outcome's transaction: the
-  // dispatcher starts it at once. Counted in flight from now on.
+  // The device's sends per second; 0 when nothing paces them.
+  double rate_of(const std::string& device) const {
+    auto configured = options.device_rates.find(device);
+    return configured != options.device_rates.end() ? configured->second : options.rate_per_device;
+  }
+
+  // A row leased for delivery in a turn's or an outcome's transaction, counted
+  // in flight from now on. It starts on this thread when no rate limit paces
+  // it (a hop less), else the dispatcher starts it at once.
   void hand_row(storage::OutboxRow row) {
     {
       const std::lock_guard lock(apply_mutex);
       ++inflight;
+    }
+    if (row.kind != "send" || rate_of(row.key.device) <= 0) {
+      start_delivery(std::move(row), false);
+      return;
     }
     {
       std::unique_lock lock(outbox_mutex);
