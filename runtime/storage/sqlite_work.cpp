@@ -315,16 +315,18 @@ Result<TurnResult> SqliteStore::commit_turn(const TurnCommit& turn) {
     const std::int64_t contact = turn.contact_id;
     ConversationKey key;
     std::int64_t seq = 0;
+    bool same_bundle = false;
     {
       sql::Query q = db.query(
-          "SELECT device, contact, outbox_seq FROM contacts WHERE id = ? AND lease_owner = ? "
-          "AND lease_token = ? AND lease_until > ?");
+          "SELECT device, contact, outbox_seq, bundle_hash FROM contacts WHERE id = ? AND "
+          "lease_owner = ? AND lease_token = ? AND lease_until > ?");
       q.bind(1, contact).bind(2, turn.worker_id).bind(3, turn.token).bind(4, turn.now_ms);
       if (!q.next()) {
         return lease_lost(contact);
       }
       key = ConversationKey{q.text(0), q.text(1)};
       seq = q.i64(2);
+      same_bundle = !q.is_null(3) && q.text(3) == turn.session.bundle_hash;
     }
     TurnResult result;
 
@@ -467,15 +469,21 @@ Result<TurnResult> SqliteStore::commit_turn(const TurnCommit& turn) {
     // The turn is done: the lease ends with it. One statement writes the
     // session, the outbox sequence and when the oldest row still pending came
     // (rows that arrived during the turn), since each rewrites the whole row.
+    // bundle_hash is left out of it when it stays: setting it, even to the
+    // same value, rewrites its index entry (a page more per commit).
     {
       const bool keep = turn.session_change == TurnCommit::SessionChange::Keep;
       const bool put = turn.session_change == TurnCommit::SessionChange::Put;
-      sql::Query q = db.query(
-          "UPDATE contacts SET session = CASE WHEN ?1 THEN session WHEN ?2 THEN ?3 END, "
-          "bundle_hash = CASE WHEN ?1 THEN bundle_hash WHEN ?2 THEN ?4 END, outbox_seq = ?5, "
-          "lease_owner = NULL, lease_until = 0, updated_ms = ?6, pending_since = "
+      const bool bundle_stays = keep || (put && same_bundle);
+      static const std::string kSession =
+          "UPDATE contacts SET session = CASE WHEN ?1 THEN session WHEN ?2 THEN ?3 END, ";
+      static const std::string kRest =
+          "outbox_seq = ?5, lease_owner = NULL, lease_until = 0, updated_ms = ?6, pending_since = "
           "(SELECT min(received_ms) FROM inbox WHERE contact_id = ?7) WHERE id = ?7 "
-          "RETURNING pending_since IS NOT NULL");
+          "RETURNING pending_since IS NOT NULL";
+      static const std::string kKeepBundle = kSession + kRest;
+      static const std::string kSetBundle = kSession + "bundle_hash = ?4, " + kRest;
+      sql::Query q = db.query(bundle_stays ? kKeepBundle : kSetBundle);
       q.bind(1, keep ? 1 : 0).bind(2, put ? 1 : 0);
       if (put) {
         q.bind_blob(3, turn.session.blob).bind(4, turn.session.bundle_hash);

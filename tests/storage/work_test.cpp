@@ -276,12 +276,27 @@ TEST_CASE("commit_turn stores, keeps and deletes the session") {
   CHECK(second.session->bundle_hash == "hash-a");
   (void)ok(f.store().commit_turn(commit_for(second, 40)));  // Keep.
 
+  // A new blob on the same bundle, then on another one: the pinned bundle
+  // follows (the statement leaves bundle_hash out when it stays).
+  for (const std::string hash : {"hash-a", "hash-b"}) {
+    (void)ok(f.store().ingest({message("m-" + hash, "alice", 42)}));
+    Claim c = *ok(f.store().claim("w1", 44, kLease));
+    TurnCommit again = commit_for(c, 45);
+    again.session_change = TurnCommit::SessionChange::Put;
+    again.session = StoredSession{"blob of " + hash, hash};
+    (void)ok(f.store().commit_turn(again));
+    CHECK(ok(f.store().contact(key("alice")))->bundle_hash == hash);
+  }
+
   (void)ok(f.store().ingest({message("m3", "alice", 50)}));
   Claim third = *ok(f.store().claim("w1", 60, kLease));
   REQUIRE(third.session);
+  CHECK(third.session->blob == "blob of hash-b");
+  CHECK(third.session->bundle_hash == "hash-b");
   TurnCommit drop = commit_for(third, 70);
   drop.session_change = TurnCommit::SessionChange::Delete;
   (void)ok(f.store().commit_turn(drop));
+  CHECK_FALSE(ok(f.store().contact(key("alice")))->bundle_hash);
   (void)ok(f.store().ingest({message("m4", "alice", 80)}));
   CHECK_FALSE(ok(f.store().claim("w1", 90, kLease))->session);
 }
