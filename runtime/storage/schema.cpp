@@ -181,6 +181,13 @@ CREATE INDEX records_by_time ON records (created_ms, id);
 CREATE INDEX records_by_contact ON records (device, contact, created_ms);
 CREATE INDEX records_by_call ON records (outbox_id);
 )sql",
+    // 4: conversations by flow and start time, the filter of the list and the
+    // statistics, no longer by status and last step: every turn that moved a
+    // conversation to another step rewrote its entry in that index.
+    R"sql(
+DROP INDEX conversations_by_flow;
+CREATE INDEX conversations_by_flow ON conversations (flow, started_ms, id);
+)sql",
 };
 
 }  // namespace

@@ -25,7 +25,7 @@
 
 namespace waflow::storage {
 
-inline constexpr int kSqliteSchemaVersion = 3;
+inline constexpr int kSqliteSchemaVersion = 4;
 
 struct SqliteOptions {
   // FULL survives power loss; NORMAL survives a process crash but may lose the

@@ -144,8 +144,8 @@ TEST_CASE("the database is in WAL mode and migrated once") {
 }
 
 TEST_CASE(
-    "a database of schema version 1 is migrated to the AI usage and records tables and keeps its "
-    "rows") {
+    "a database of schema version 1 is migrated to the AI usage and records tables and the "
+    "conversations' flow index, and keeps its rows") {
   TempDir dir;
   const auto path = dir.path() / "v1.db";
   {
@@ -155,11 +155,13 @@ TEST_CASE(
   // What the first version left: its schema, version 1, no ai_usage or records table.
   sql_value(path, "DROP TABLE ai_usage");
   sql_value(path, "DROP TABLE records");
+  sql_value(path, "DROP INDEX conversations_by_flow");
+  sql_value(path, "CREATE INDEX conversations_by_flow ON conversations (flow, status, last_step)");
   sql_value(path, "DELETE FROM schema_version WHERE version > 1");
   REQUIRE(sql_value(path, "SELECT max(version) FROM schema_version") == "1");
   {
     std::unique_ptr<Store> store = ok(open_sqlite_store(path.string()));
-    CHECK(store->health().schema_version == 3);
+    CHECK(store->health().schema_version == 4);
     CHECK(store->health().migrated());
     Claim claim = *ok(store->claim("w", 200, 1000));
     CHECK(claim.rows.size() == 1);  // The message written before the migration.
@@ -168,6 +170,10 @@ TEST_CASE(
   }
   CHECK(sql_value(path, "SELECT count(*) FROM sqlite_schema WHERE name = 'ai_usage'") == "1");
   CHECK(sql_value(path, "SELECT count(*) FROM sqlite_schema WHERE name = 'records'") == "1");
+  CHECK(sql_value(path,
+                  "SELECT group_concat(name, ',') FROM "
+                  "(SELECT name FROM pragma_index_info('conversations_by_flow') ORDER BY seqno)") ==
+        "flow,started_ms,id");
 }
 
 TEST_CASE("a database with a newer schema is refused and left alone") {
