@@ -81,7 +81,7 @@ TEST_CASE("providers without a transcription endpoint are refused", "[media]") {
   }
 }
 
-TEST_CASE("a transcription's answer is its trimmed text; errors are classified", "[media]") {
+TEST_CASE("a transcription's answer is its trimmed text, errors are classified", "[media]") {
   const ProviderConfig c = target(ProviderKind::OpenAi, "whisper-1");
   AiResult<std::string> ok = parse_transcription(c, 200, {}, R"({"text":" pizza \n"})", kNow);
   REQUIRE(ok.ok());

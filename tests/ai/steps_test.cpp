@@ -76,7 +76,7 @@ TEST_CASE("ai_reply: system, history, the input as the last user turn, options")
   CHECK(c.request.tools.empty());
 }
 
-TEST_CASE("ai_reply: the prompt replaces the input; the default model and timeout apply") {
+TEST_CASE("ai_reply: the prompt replaces the input, the default model and timeout apply") {
   StepOptions o;
   o.default_model = "config/default";
   o.timeout_ms = 45000;
@@ -130,7 +130,7 @@ TEST_CASE("ai_extract: a strict schema of the fields and the follow-up instructi
   CHECK(a["question"] == "How many seats?");
 }
 
-TEST_CASE("ai_classify: an enum of the intents plus other; other and strays answer \"\"") {
+TEST_CASE("ai_classify: an enum of the intents plus other, other and strays answer \"\"") {
   const Json request = {{"input", "where is my parcel"},
                         {"prompt", "Route this message."},
                         {"intents",
@@ -155,7 +155,7 @@ TEST_CASE("ai_classify: an enum of the intents plus other; other and strays answ
   CHECK(Json::parse(step_answer(c, r))["ok"] == false);
 }
 
-TEST_CASE("tools: parameters become a JSON Schema; unreadable payloads are errors") {
+TEST_CASE("tools: parameters become a JSON Schema, unreadable payloads are errors") {
   const Json tool = {
       {"name", "order_status"},
       {"description", "Look up an order"},
@@ -332,7 +332,7 @@ Json order_tool(const std::string& base) {
           {"timeout_ms", 5000}};
 }
 
-TEST_CASE("a reply through the router; a step without a model is an error answer") {
+TEST_CASE("a reply through the router, a step without a model is an error answer") {
   Fake fake;
   http::HttpClient client;
   AiRouter router(client, {fake.model()});

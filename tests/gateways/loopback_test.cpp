@@ -237,7 +237,7 @@ TEST_CASE("loopback: Meta's throughput error with Retry-After is a rate limit fo
   CHECK(r.retry_after_ms == 5000);
 }
 
-TEST_CASE("loopback: a WAHA list goes out as numbered text with the API key; NOWEB's id returns") {
+TEST_CASE("loopback: a WAHA list goes out as numbered text with the API key, NOWEB's id returns") {
   FakeProvider waha(201, R"({"key":{"remoteJid":"6281234567890@s.whatsapp.net","fromMe":true,
     "id":"3EB0LOOP"},"message":{"conversation":"x"},"status":"PENDING"})");
   WahaConfig c;

@@ -286,7 +286,7 @@ TEST_CASE("meta: statuses are recorded, with the first error of a failure") {
         "recorded");
 }
 
-TEST_CASE("meta: a batch yields every message; other numbers, echoes and other fields drop") {
+TEST_CASE("meta: a batch yields every message, other numbers, echoes and other fields drop") {
   ParsedWebhook p = parsed("batch.json");
   REQUIRE(p.messages.size() == 2);
   CHECK(p.messages[0].provider_message_id == "wamid.A");

@@ -109,7 +109,7 @@ TEST_CASE("host mocks: extraction validates each field like an ask", "[host][moc
   CHECK(answer.field("question")->to_text() == "How many people will use it?");
 }
 
-TEST_CASE("host mocks: http answers by URL and method; stores get ids", "[host][mocks]") {
+TEST_CASE("host mocks: http answers by URL and method, stores get ids", "[host][mocks]") {
   MockResponder mocks;
   Mock ok;
   ok.kind = Mock::Kind::Http;

@@ -181,7 +181,7 @@ TEST_CASE("host session blob: peek tells the bundle and whether a run is active"
   CHECK_FALSE(peek_session("WH").ok());
 }
 
-TEST_CASE("host session blob: a run in progress stays on its bundle; a new one starts on any",
+TEST_CASE("host session blob: a run in progress stays on its bundle, a new one starts on any",
           "[host][session][blob]") {
   Pizza p;
   SessionOptions v1;

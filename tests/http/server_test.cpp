@@ -492,7 +492,7 @@ TEST_CASE("stop lets a request in flight finish and closes idle connections") {
   CHECK_FALSE(RawConnection(port.value()).connected());
 }
 
-TEST_CASE("after the grace period stop closes what still waits; late replies do nothing") {
+TEST_CASE("after the grace period stop closes what still waits, late replies do nothing") {
   LogCollector logs;
   auto server = std::make_unique<HttpServer>(options_with(logs));
   Parked parked;
@@ -523,7 +523,7 @@ TEST_CASE("after the grace period stop closes what still waits; late replies do 
   CHECK(waiting.closed_by_peer());
 }
 
-TEST_CASE("the access log gets method, path, status and sizes; HEAD has no body") {
+TEST_CASE("the access log gets method, path, status and sizes, HEAD has no body") {
   LogCollector logs;
   ServerOptions options = options_with(logs);
   std::mutex mutex;

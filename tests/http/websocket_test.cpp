@@ -148,7 +148,7 @@ TEST_CASE("websocket: messages sent from another thread arrive, in order") {
   }
 }
 
-TEST_CASE("websocket: close() sends what is queued, then a close frame; on_close runs once") {
+TEST_CASE("websocket: close() sends what is queued, then a close frame, on_close runs once") {
   HttpServer server(ServerOptions{});
   Opened opened;
   server.websocket("/events", opened.handler());

@@ -97,7 +97,7 @@ TEST_CASE("ai models as a mapping, with defaults and ${ENV}") {
   CHECK(d.find("sk-secret") == std::string::npos);
 }
 
-TEST_CASE("ai models as a list; one model is the default; a device's model") {
+TEST_CASE("ai models as a list, one model is the default, a device's model") {
   const ServeConfig c = parse_config(R"(storage: {sqlite: waflow.db}
 devices:
   - {name: shop, gateway: web, ai_model: only}

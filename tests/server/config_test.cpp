@@ -125,7 +125,7 @@ TEST_CASE("config errors name file, line, column and key") {
   CHECK(error_of("") == "/etc/waflow/waflow.yaml: the config is empty");
 }
 
-TEST_CASE("devices sharing a gateway get webhook paths by name; a path used twice is refused") {
+TEST_CASE("devices sharing a gateway get webhook paths by name, a path used twice is refused") {
   const std::string two =
       "storage: {sqlite: a.db}\nbundle: app.wfb\ndevices:\n"
       "  - {name: a, gateway: waha, base_url: 'http://w'}\n"

@@ -212,7 +212,7 @@ Value tap(const std::string& id, const std::string& title) {
 
 }  // namespace
 
-TEST_CASE("a pizza order runs through the engine; the store record is answered locally") {
+TEST_CASE("a pizza order runs through the engine, the store record is answered locally") {
   Fixture f;
   CHECK(f.say("+1555", text("hi")).accepted == 1);
   CHECK(f.transport.wait_sent(2) ==

@@ -290,7 +290,7 @@ TEST_CASE("the fallback state round-trips through the host state and keeps other
   CHECK_FALSE(waflow::server::is_fallback_ref("1:1"));
 }
 
-TEST_CASE("an unmatched message is answered by the device's model; a trigger starts its flow") {
+TEST_CASE("an unmatched message is answered by the device's model, a trigger starts its flow") {
   Fixture f;
   f.say("+3001", text("do you deliver?"));
   CHECK(f.transport.wait_sent(1) == std::vector<std::string>{"echo: do you deliver?"});
@@ -325,7 +325,7 @@ TEST_CASE("an unmatched message is answered by the device's model; a trigger sta
   }));
 }
 
-TEST_CASE("an active flow takes the message; the fallback does not answer it") {
+TEST_CASE("an active flow takes the message, the fallback does not answer it") {
   Fixture f;
   f.say("+3002", text("hi"));
   CHECK(f.transport.wait_sent(2).size() == 2);

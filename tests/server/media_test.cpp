@@ -78,7 +78,7 @@ TEST_CASE("media: the held messages survive the host state, next to other member
   CHECK(waflow::server::read_media_state(Value::text("odd")).held.empty());
 }
 
-TEST_CASE("media: an answer becomes the text, transcript or description; a failure does not") {
+TEST_CASE("media: an answer becomes the text, transcript or description, a failure does not") {
   std::string error;
   const Value heard = waflow::server::enrich(message("audio"), "transcribe", ok("pizza"), error);
   CHECK(error.empty());

@@ -146,7 +146,7 @@ TEST_CASE("a row whose dispatcher vanished is claimable again when its lease end
   CHECK(ok(f.store().outbox_row(ids[0]))->provider_message_id == "wamid.1");
 }
 
-TEST_CASE("retries end in dead after the attempt limit; failed rows let the next go") {
+TEST_CASE("retries end in dead after the attempt limit, failed rows let the next go") {
   StoreFixture f;
   std::vector<std::int64_t> ids = add_outbox(f.store(), "alice", {"a1", "a2", "a3"}, 0);
   Millis now = 100;

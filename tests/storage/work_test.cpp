@@ -42,7 +42,7 @@ TEST_CASE("claim serves the conversation whose oldest message waits longest, row
   CHECK(again.token != first.token);
 }
 
-TEST_CASE("a claim says whether another conversation is ready; a commit, whether rows came") {
+TEST_CASE("a claim says whether another conversation is ready, a commit, whether rows came") {
   StoreFixture f;
   (void)ok(f.store().ingest({message("a1", "alice", 5), message("b1", "bob", 10)}));
   Claim first = *ok(f.store().claim("w1", 100, kLease));
