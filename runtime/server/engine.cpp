@@ -81,12 +81,56 @@ std::optional<Value> value_of(const std::string& json, vm::Tag tag = vm::Tag::No
   return v;
 }
 
-// Defers every call that needs the network: the server answers it later, from
-// the dispatcher, through an inbox row (Session::complete()).
-class DeferAll final : public host::Responder {
+// A `store` step's record, written to the records table with the turn.
+storage::NewRecord record_of(const host::Request& request) {
+  storage::NewRecord r;
+  r.collection = text_field(request.payload, "collection");
+  const Value* data = request.payload.field("record");
+  r.data = vm::to_json(data != nullptr && data->type() == Value::Type::Object
+                           ? *data
+                           : Value::object({{"value", data != nullptr ? *data : Value()}}));
+  r.flow = request.flow;
+  r.step = request.step;
+  r.run = request.id.substr(0, request.id.find(':'));
+  return r;
+}
+
+// A turn's responder. Every call that needs the network is deferred: the
+// server answers it later, from the dispatcher, through an inbox row
+// (Session::complete()). A `store` step needs none: its record gets an id at
+// once, the step goes on with {ok, id} in the same turn, and the record is
+// written by the turn's commit (`records`). Only when no id can be had is it
+// deferred too, and answered by the outbox row its record is written next to.
+class TurnResponder final : public host::Responder {
  public:
-  bool defer(const host::Request& /*request*/) override { return true; }
-  Value answer(const host::Request& /*request*/) override { return failure("deferred"); }
+  explicit TurnResponder(storage::Store& store) : store_(store) {}
+
+  bool defer(const host::Request& request) override {
+    if (request.kind != bytecode::EffectKind::StoreRecord) {
+      return true;
+    }
+    Result<std::int64_t> id = store_.reserve_record_id();
+    if (!id) {
+      return true;
+    }
+    reserved_ = id.value();
+    return false;
+  }
+
+  Value answer(const host::Request& request) override {
+    storage::NewRecord r = record_of(request);
+    r.id = reserved_;
+    Value answer = Value::object({{"ok", Value::boolean(true)},
+                                  {"id", Value::text(storage::record_ref(r.collection, r.id))}});
+    records.push_back(std::move(r));
+    return answer;
+  }
+
+  std::vector<storage::NewRecord> records;  // Of the steps answered, in order.
+
+ private:
+  storage::Store& store_;
+  std::int64_t reserved_ = 0;
 };
 
 const char* outbox_kind(bytecode::EffectKind kind) {
@@ -728,7 +772,7 @@ struct Engine::Impl {
   // rows during the turn (the worker claims again at once).
   bool run_turn(storage::Claim& c, bool& more) {
     const Millis now = clock.now_ms();
-    DeferAll responder;
+    TurnResponder responder(store);
     // The profile: the name the latest message carried, else the stored one.
     host::ContactProfile profile;
     profile.phone = c.key.contact;
@@ -803,6 +847,7 @@ struct Engine::Impl {
     }
 
     translate(session, bundle, c, now, pending_before, turn);
+    turn.records = std::move(responder.records);
     turn.session_change = storage::TurnCommit::SessionChange::Put;
     turn.session.blob = session.save();
     turn.session.bundle_hash = bundle.hex;
@@ -1308,20 +1353,6 @@ struct Engine::Impl {
       apply_queue.push_back(std::move(a));
     }
     apply_cv.notify_one();
-  }
-
-  // A `store` step's record, written to the records table with the turn.
-  static storage::NewRecord record_of(const host::Request& request) {
-    storage::NewRecord r;
-    r.collection = text_field(request.payload, "collection");
-    const Value* data = request.payload.field("record");
-    r.data = vm::to_json(data != nullptr && data->type() == Value::Type::Object
-                             ? *data
-                             : Value::object({{"value", data != nullptr ? *data : Value()}}));
-    r.flow = request.flow;
-    r.step = request.step;
-    r.run = request.id.substr(0, request.id.find(':'));
-    return r;
   }
 
   static std::string collection_of(const storage::OutboxRow& row) {

@@ -190,6 +190,10 @@ Result<Page<StoredRecord>> SqliteStore::records(const QueryFilter& filter) {
       });
 }
 
+Result<std::int64_t> SqliteStore::reserve_record_id() {
+  return last_record_id_.fetch_add(1) + 1;
+}
+
 Result<std::optional<std::int64_t>> SqliteStore::record_of_call(std::int64_t outbox_id) {
   using Out = std::optional<std::int64_t>;
   return read<Out>("find a record", [&](sql::Db& db) {

@@ -34,6 +34,13 @@ Result<std::unique_ptr<Store>> open_sqlite_store(const std::string& path, Sqlite
   if (!migrated.ok()) {
     return migrated.error();
   }
+  std::int64_t last_record_id = 0;
+  try {
+    sql::Query q = db.query("SELECT coalesce(max(id), 0) FROM records");
+    last_record_id = q.next() ? q.i64(0) : 0;
+  } catch (const sql::SqlFailure& failure) {
+    return sql::to_error(failure, "cannot read the records of '" + path + "'");
+  }
   std::vector<sql::Db> readers;
   for (int i = 0; i < options.read_connections; ++i) {
     Result<sql::Db> reader = sql::Db::open(path, options.synchronous_full, options.busy_timeout_ms);
@@ -48,13 +55,14 @@ Result<std::unique_ptr<Store>> open_sqlite_store(const std::string& path, Sqlite
     }
   }
   return std::unique_ptr<Store>(
-      new SqliteStore(path, std::move(options), std::move(db), std::move(readers)));
+      new SqliteStore(path, std::move(options), std::move(db), std::move(readers), last_record_id));
 }
 
 SqliteStore::SqliteStore(std::string path, SqliteOptions options, sql::Db writer,
-                         std::vector<sql::Db> readers)
+                         std::vector<sql::Db> readers, std::int64_t last_record_id)
     : path_(std::move(path)),
       options_(std::move(options)),
+      last_record_id_(last_record_id),
       writer_db_(std::move(writer)),
       readers_(std::move(readers)) {
   for (sql::Db& db : readers_) {

@@ -4,6 +4,7 @@
 // its queue (group commit), the pool of read connections, and the operations,
 // which live in sqlite_*.cpp by area.
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -23,8 +24,8 @@ namespace waflow::storage {
 
 class SqliteStore final : public Store {
  public:
-  SqliteStore(std::string path, SqliteOptions options, sql::Db writer,
-              std::vector<sql::Db> readers);
+  SqliteStore(std::string path, SqliteOptions options, sql::Db writer, std::vector<sql::Db> readers,
+              std::int64_t last_record_id);
   ~SqliteStore() override;
 
   using Store::ingest;
@@ -71,6 +72,7 @@ class SqliteStore final : public Store {
   Result<Page<ConversationRecord>> conversations(const QueryFilter& filter) override;
   Result<Page<MessageRecord>> messages(const QueryFilter& filter) override;
   Result<Page<StoredRecord>> records(const QueryFilter& filter) override;
+  Result<std::int64_t> reserve_record_id() override;
   Result<std::optional<std::int64_t>> record_of_call(std::int64_t outbox_id) override;
   Result<Stats> stats(const StatsFilter& filter) override;
   Result<QueueStats> queue_stats(Millis now_ms) override;
@@ -191,6 +193,9 @@ class SqliteStore final : public Store {
   std::condition_variable queue_cv_;
   std::deque<WriteRequest*> queue_;
   bool stopping_ = false;
+  // The last record id given: one process owns a SQLite database, so ids come
+  // from memory, counted on from the table's largest at opening.
+  std::atomic<std::int64_t> last_record_id_;
   StoreStats stats_;
   sql::Db writer_db_;
   std::thread writer_;

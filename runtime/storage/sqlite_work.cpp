@@ -371,6 +371,35 @@ Result<TurnResult> SqliteStore::commit_turn(const TurnCommit& turn) {
       result.timer_ids.push_back(db.last_insert_id());
     }
 
+    // A record with its id (0: the table numbers it) and the outbox row that
+    // answers its step (0: answered within the turn).
+    auto add_record = [&](const NewRecord& r, std::int64_t outbox_id) {
+      db.query(
+            "INSERT INTO records (id, collection, contact_id, device, contact, flow, step, run, "
+            "data, outbox_id, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+          .bind(1, r.id > 0 ? std::optional<std::int64_t>(r.id) : std::nullopt)
+          .bind(2, r.collection)
+          .bind(3, contact)
+          .bind(4, key.device)
+          .bind(5, key.contact)
+          .bind(6, r.flow)
+          .bind(7, r.step)
+          .bind(8, r.run)
+          .bind(9, r.data)
+          .bind(10, outbox_id)
+          .bind(11, turn.now_ms)
+          .run();
+      if (r.id == 0) {
+        // Numbered by the table: reserved ids count on from it.
+        const std::int64_t id = db.last_insert_id();
+        std::int64_t last = last_record_id_.load();
+        while (last < id && !last_record_id_.compare_exchange_weak(last, id)) {
+        }
+      }
+    };
+    for (const NewRecord& r : turn.records) {
+      add_record(r, 0);
+    }
     for (const NewOutbox& row : turn.outbox) {
       db.query(
             "INSERT INTO outbox (contact_id, seq, kind, payload, status, next_attempt_ms, "
@@ -385,21 +414,7 @@ Result<TurnResult> SqliteStore::commit_turn(const TurnCommit& turn) {
       const std::int64_t outbox_id = db.last_insert_id();
       result.outbox_ids.push_back(outbox_id);
       if (row.record) {
-        const NewRecord& r = *row.record;
-        db.query(
-              "INSERT INTO records (collection, contact_id, device, contact, flow, step, run, "
-              "data, outbox_id, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-            .bind(1, r.collection)
-            .bind(2, contact)
-            .bind(3, key.device)
-            .bind(4, key.contact)
-            .bind(5, r.flow)
-            .bind(6, r.step)
-            .bind(7, r.run)
-            .bind(8, r.data)
-            .bind(9, outbox_id)
-            .bind(10, turn.now_ms)
-            .run();
+        add_record(*row.record, outbox_id);
       }
     }
 

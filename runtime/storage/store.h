@@ -122,6 +122,11 @@ class Store {
   virtual Result<Page<MessageRecord>> messages(const QueryFilter& filter) = 0;
   // Records of `store` steps (filter: device, contact, flow, collection, time).
   virtual Result<Page<StoredRecord>> records(const QueryFilter& filter) = 0;
+  // A new record id, for a `store` step answered within its turn; the record
+  // is written with that id by the turn's commit (TurnCommit::records). An id
+  // is never given twice while the store is open, nor ever after its record
+  // was written; one whose turn did not commit is simply not used.
+  virtual Result<std::int64_t> reserve_record_id() = 0;
   // The id of the record the outbox row `outbox_id` (a `store` call) wrote with
   // its turn, or nullopt when it wrote none.
   virtual Result<std::optional<std::int64_t>> record_of_call(std::int64_t outbox_id) = 0;

@@ -16,9 +16,13 @@ namespace waflow::storage {
 // An external effect to perform after the commit: a gateway send, an AI or HTTP
 // call, an event webhook. Rows of one conversation are delivered in order.
 // A record a flow's `store` step keeps (docs/language.md § store): written in
-// the transaction of the turn that asked for it, next to the outbox row that
-// answers the step with the record's id.
+// the transaction of the turn that asked for it. The step was answered with
+// the record's id within the turn (TurnCommit::records, `id` from
+// Store::reserve_record_id()), or, for a step asked by an older version, by
+// the outbox row it is written next to (NewOutbox::record, `id` 0: numbered
+// by the store).
 struct NewRecord {
+  std::int64_t id = 0;
   std::string collection;
   std::string data;  // JSON text: the record, an object.
   std::string flow;
@@ -125,6 +129,7 @@ struct TurnCommit {
   StoredSession session;  // For Put.
 
   std::vector<NewOutbox> outbox;
+  std::vector<NewRecord> records;  // Of `store` steps answered within the turn.
   std::vector<NewTimer> timers;
   std::vector<TimerCancel> cancel_timers;  // Applied before `timers` are added.
   std::vector<LogMessage> messages;

@@ -16,7 +16,7 @@ std::int64_t store_call(Store& store, const std::string& contact, const std::str
   Claim claim = *ok(store.claim("w", now, 60000));
   TurnCommit turn = commit_for(claim, now);
   NewOutbox call{"store", "{}", 0};
-  call.record = NewRecord{collection, data, "signup", "store_saved", "run-" + contact};
+  call.record = NewRecord{0, collection, data, "signup", "store_saved", "run-" + contact};
   turn.outbox.push_back(call);
   return ok(store.commit_turn(turn)).outbox_ids.at(0);
 }
@@ -41,6 +41,40 @@ TEST_CASE("a store call's record is written with its turn and found by the call"
   CHECK(r.data == R"({"name":"Alice"})");
   CHECK(r.created_ms == 100);
   CHECK(page.next_cursor.empty());
+}
+
+TEST_CASE("a record answered within its turn is written with the id reserved for it") {
+  StoreFixture f;
+  // A record of the older path first: reserved ids count on from the table.
+  (void)store_call(f.store(), "alice", "signups", R"({"n":1})", 100);
+  const std::int64_t first = ok(f.store().records(QueryFilter{})).items.at(0).id;
+  const std::int64_t reserved = ok(f.store().reserve_record_id());
+  CHECK(reserved == first + 1);
+  CHECK(ok(f.store().reserve_record_id()) == first + 2);  // Never given twice.
+
+  (void)ok(f.store().ingest({message("m-bob", "bob", 200)}));
+  Claim claim = *ok(f.store().claim("w", 200, 60000));
+  TurnCommit turn = commit_for(claim, 210);
+  turn.records.push_back(NewRecord{reserved, "orders", R"({"pizza":"Margherita"})", "pizza",
+                                   "store_order", "run-bob"});
+  TurnResult committed = ok(f.store().commit_turn(turn));
+  CHECK(committed.outbox_ids.empty());  // No call: the step had its answer.
+
+  Page<StoredRecord> page = ok(f.store().records(QueryFilter{}));
+  REQUIRE(page.items.size() == 2);
+  const StoredRecord& r = page.items[0];  // Newest first.
+  CHECK(r.id == reserved);
+  CHECK(r.collection == "orders");
+  CHECK(r.key.contact == "bob");
+  CHECK(r.flow == "pizza");
+  CHECK(r.step == "store_order");
+  CHECK(r.run == "run-bob");
+  CHECK(r.data == R"({"pizza":"Margherita"})");
+  CHECK(r.created_ms == 210);
+
+  // A store opened again counts on from the largest id written.
+  f.reopen();
+  CHECK(ok(f.store().reserve_record_id()) == reserved + 1);
 }
 
 TEST_CASE("records are filtered by collection, contact and time, newest first, page by page") {
