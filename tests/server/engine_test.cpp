@@ -5,6 +5,7 @@
 #include "runtime/server/engine.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -133,7 +134,7 @@ struct Fixture {
   std::FILE* log_file = std::tmpfile();
   waflow::server::JsonLog log{log_file};
   std::unique_ptr<waflow::server::Engine> engine;
-  int seq = 0;
+  std::atomic<int> seq{0};  // say() is called from several threads at once.
 
   explicit Fixture(const std::string& bundle = pizza_bundle()) {
     dir = fs::temp_directory_path() /
@@ -217,8 +218,11 @@ TEST_CASE("a pizza order runs through the engine, the store step is answered wit
   CHECK(f.say("+1555", text("hi")).accepted == 1);
   CHECK(f.transport.wait_sent(2) ==
         std::vector<std::string>{"Welcome to Pizza Bot, Ada!", "What would you like?"});
+  // Each message after the last one's reply, so that each makes a turn of its own.
   f.say("+1555", tap("pepperoni", "Pepperoni"));
+  REQUIRE(f.transport.wait_sent(3).size() == 3);
   f.say("+1555", text("1 Main St"));
+  REQUIRE(f.transport.wait_sent(4).size() == 4);
   f.say("+1555", text("yes"));
   const std::vector<std::string> sent = f.transport.wait_sent(5);
   REQUIRE(sent.size() == 5);
@@ -226,8 +230,11 @@ TEST_CASE("a pizza order runs through the engine, the store step is answered wit
   CHECK(sent[3] == "Order for Pepperoni to 1 Main St. Confirm? (yes/no)");
   // The reference is the id of the record the turn wrote, and the reply came
   // from that same turn: four messages, four turns, five sends, no call.
-  const waflow::storage::Page<waflow::storage::StoredRecord> records =
-      f.store->records(waflow::storage::QueryFilter{}).value();
+  waflow::Result<waflow::storage::Page<waflow::storage::StoredRecord>> listed =
+      f.store->records(waflow::storage::QueryFilter{});
+  INFO((listed ? std::string() : listed.error().message));
+  REQUIRE(listed.ok());
+  const waflow::storage::Page<waflow::storage::StoredRecord>& records = listed.value();
   REQUIRE(records.items.size() == 1);
   CHECK(records.items[0].collection == "orders");
   CHECK(records.items[0].key.contact == "+1555");
