@@ -683,8 +683,7 @@ struct Engine::Impl {
           continue;
         }
         if (!claim.value()) {
-          look = !idle_wait(seen);
-          continue;
+          continue;  // The next pass sleeps, unless work came meanwhile.
         }
         c = std::move(claim).value().value();
       }
