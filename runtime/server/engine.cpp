@@ -570,12 +570,19 @@ struct Engine::Impl {
       }
       // Conversations that are free get leased in the same transaction for
       // the workers waiting now.
+      // They go to the workers before the batch is durable: their turns
+      // then commit with it (one commit for a message and its replies).
       storage::ClaimRequest claims;
       claims.max = std::max(0, idle_workers.load());
+      std::size_t leased = 0;
       if (claims.max > 0) {
         claims.worker_id = options.instance + "-ingest";
         claims.now_ms = clock.now_ms();
         claims.lease_ms = options.lease_ms;
+        claims.hand_over = [this, &leased](std::vector<storage::Claim> handed_now) {
+          leased = handed_now.size();
+          hand_claims(std::move(handed_now));
+        };
       }
       Result<storage::IngestResult> ingested = store.ingest(batch, claims);
       if (!ingested) {
@@ -586,19 +593,8 @@ struct Engine::Impl {
         continue;
       }
       storage::IngestResult result = std::move(ingested).value();
-      const std::size_t leased = result.claims.size();
-      if (leased > 0) {
-        {
-          const std::lock_guard lock(work_mutex);
-          for (storage::Claim& c : result.claims) {
-            handed.push_back(std::move(c));
-          }
-          ++work_gen;
-        }
-        for (std::size_t i = 0; i < leased; ++i) {
-          work_cv.notify_one();
-        }
-      }
+      leased += result.claims.size();
+      hand_claims(std::move(result.claims));
       const std::vector<storage::IngestOutcome>& outcomes = result.outcomes;
       if (listening.load()) {
         for (std::size_t i = 0; i < batch.size() && i < outcomes.size(); ++i) {
@@ -645,6 +641,23 @@ struct Engine::Impl {
   }
 
   // ---- workers ----
+
+  // Claims leased for the workers, one worker woken for each.
+  void hand_claims(std::vector<storage::Claim> claims) {
+    if (claims.empty()) {
+      return;
+    }
+    {
+      const std::lock_guard lock(work_mutex);
+      for (storage::Claim& c : claims) {
+        handed.push_back(std::move(c));
+      }
+      ++work_gen;
+    }
+    for (std::size_t i = 0; i < claims.size(); ++i) {
+      work_cv.notify_one();
+    }
+  }
 
   void worker_loop(const std::string& worker_id) {
     // Whether to look in the store: at the start (rows left from before), when
@@ -852,10 +865,7 @@ struct Engine::Impl {
     turn.session.bundle_hash = bundle.hex;
 
     if (!profile.name.empty() && profile.name != c.name) {
-      Result<bool> named = store.set_contact_name(c.key, profile.name, now);
-      if (!named) {
-        log.warn("contact_name_failed", {{"error", named.error().message}});
-      }
+      turn.contact_name = profile.name;
     }
     // The turn's first reply is leased for delivery in the same transaction,
     // unless the dispatcher has no room for more.

@@ -158,6 +158,9 @@ struct StoreStats {
   std::int64_t write_transactions = 0;  // Committed write transactions.
   std::int64_t write_requests = 0;      // Requests those transactions carried.
   std::int64_t largest_batch = 0;
+  // Times a transaction stayed open and took in more requests while turns of
+  // conversations handed over early were on their way.
+  std::int64_t joined_rounds = 0;
   std::int64_t queued_writes = 0;  // Waiting for the writer right now.
 };
 

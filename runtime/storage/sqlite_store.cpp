@@ -4,6 +4,8 @@
 #include "runtime/storage/sqlite_store.h"
 
 #include <algorithm>
+#include <chrono>
+#include <optional>
 #include <utility>
 
 #include <sqlite3.h>
@@ -106,10 +108,7 @@ void SqliteStore::writer_loop() {
     }
     {
       std::lock_guard lock(queue_mutex_);
-      const std::size_t n = std::min(queue_.size(), static_cast<std::size_t>(options_.max_batch));
-      batch.assign(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
-      queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
-      stats_.queued_writes = static_cast<std::int64_t>(queue_.size());
+      take_queued(batch);
     }
     run_batch(batch);
     // Wake the callers only now: their outcome is durable (or refused).
@@ -120,7 +119,15 @@ void SqliteStore::writer_loop() {
   }
 }
 
-void SqliteStore::run_batch(const std::vector<WriteRequest*>& batch) {
+void SqliteStore::take_queued(std::vector<WriteRequest*>& batch) {
+  const std::size_t room = static_cast<std::size_t>(options_.max_batch) - batch.size();
+  const auto n = static_cast<std::ptrdiff_t>(std::min(queue_.size(), room));
+  batch.insert(batch.end(), queue_.begin(), queue_.begin() + n);
+  queue_.erase(queue_.begin(), queue_.begin() + n);
+  stats_.queued_writes = static_cast<std::int64_t>(queue_.size());
+}
+
+void SqliteStore::run_batch(std::vector<WriteRequest*>& batch) {
   sql::Db& db = writer_db_;
   auto fail_all = [&](const Error& error) {
     for (WriteRequest* request : batch) {
@@ -142,22 +149,45 @@ void SqliteStore::run_batch(const std::vector<WriteRequest*>& batch) {
     fail_all(sql::to_error(failure, "cannot begin a write transaction"));
     return;
   }
+  std::int64_t rounds = 0;
   try {
-    for (WriteRequest* request : batch) {
-      db.query(kSavepoint).run();
-      const bool ok = request->run(db);
-      if (!db.in_transaction()) {
-        // SQLite rolled the whole transaction back (disk full, I/O error):
-        // nothing of this batch is written, earlier requests included.
-        throw sql::SqlFailure{SQLITE_ABORT, "the write transaction was rolled back"};
+    std::size_t ran = 0;
+    std::optional<std::chrono::steady_clock::time_point> until;
+    for (;;) {
+      for (; ran < batch.size(); ++ran) {
+        db.query(kSavepoint).run();
+        const bool ok = batch[ran]->run(db);
+        if (!db.in_transaction()) {
+          // SQLite rolled the whole transaction back (disk full, I/O error):
+          // nothing of this batch is written, earlier requests included.
+          throw sql::SqlFailure{SQLITE_ABORT, "the write transaction was rolled back"};
+        }
+        if (!ok) {
+          db.query(kRollbackTo).run();
+        }
+        db.query(kRelease).run();
       }
-      if (!ok) {
-        db.query(kRollbackTo).run();
+      ++rounds;
+      // Turns of conversations handed over early are on their way (a worker
+      // runs them now): they join this transaction rather than wait for the
+      // next commit, unless they take longer than turn_join_us.
+      if (joining_.empty() || static_cast<int>(batch.size()) >= options_.max_batch) {
+        break;
       }
-      db.query(kRelease).run();
+      if (!until) {
+        until = std::chrono::steady_clock::now() + std::chrono::microseconds(options_.turn_join_us);
+      }
+      std::unique_lock lock(queue_mutex_);
+      queue_cv_.wait_until(lock, *until, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) {
+        break;
+      }
+      take_queued(batch);
     }
+    joining_.clear();
     db.query(kCommit).run();
   } catch (const sql::SqlFailure& failure) {
+    joining_.clear();
     if (db.in_transaction()) {
       db.try_exec("ROLLBACK");
     }
@@ -167,6 +197,7 @@ void SqliteStore::run_batch(const std::vector<WriteRequest*>& batch) {
   std::lock_guard lock(queue_mutex_);
   stats_.write_transactions += 1;
   stats_.write_requests += static_cast<std::int64_t>(batch.size());
+  stats_.joined_rounds += rounds - 1;
   stats_.largest_batch = std::max(stats_.largest_batch, static_cast<std::int64_t>(batch.size()));
 }
 

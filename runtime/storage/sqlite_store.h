@@ -34,6 +34,10 @@ struct SqliteOptions {
   int busy_timeout_ms = 5000;
   int read_connections = 2;
   int max_batch = 512;  // Requests per write transaction at most.
+  // How long a write transaction stays open, at most, for the turns of the
+  // conversations an ingest in it handed over early (ClaimRequest::hand_over):
+  // a message and its turn then share one commit. 0 commits without waiting.
+  int turn_join_us = 2000;
   Millis dedup_horizon_ms = 7LL * 24 * 3600 * 1000;
   Millis outbox_horizon_ms = 7LL * 24 * 3600 * 1000;  // Finished rows are kept this long.
   int max_attempts = 10;  // mark_retry turns a row dead at this many attempts.

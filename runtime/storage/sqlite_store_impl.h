@@ -42,8 +42,6 @@ class SqliteStore final : public Store {
   Result<bool> release(const Claim& claim) override;
 
   Result<std::optional<Contact>> contact(const ConversationKey& key) override;
-  Result<bool> set_contact_name(const ConversationKey& key, const std::string& name,
-                                Millis now_ms) override;
   Result<bool> set_paused(const ConversationKey& key, bool paused, Millis now_ms) override;
 
   Result<std::int64_t> fire_due_timers(Millis now_ms, int limit) override;
@@ -169,13 +167,19 @@ class SqliteStore final : public Store {
 
   bool submit(WriteRequest& request);
   void writer_loop();
-  void run_batch(const std::vector<WriteRequest*>& batch);
+  // Runs `batch` in one transaction; while conversations handed over early
+  // have turns to come, it takes more queued requests into the same one.
+  void run_batch(std::vector<WriteRequest*>& batch);
+  // Takes queued requests into `batch`, up to max_batch (queue_mutex_ held).
+  void take_queued(std::vector<WriteRequest*>& batch);
   sql::Db* take_reader();
   void give_back_reader(sql::Db* db);
 
   // Shared steps of the write operations (sqlite_work.cpp).
   std::int64_t contact_id(sql::Db& db, const ConversationKey& key, Millis now_ms);
   std::int64_t add_inbox(sql::Db& db, std::int64_t contact_id, const NewInbox& row);
+  // The turn of a conversation handed over early came (a commit or a release).
+  void joined(std::int64_t contact_id);
   // Leases the contact unless someone holds it; its claim with the pending rows.
   std::optional<Claim> lease_contact(sql::Db& db, std::int64_t contact_id,
                                      const ConversationKey& key, const std::string& worker_id,
@@ -197,6 +201,9 @@ class SqliteStore final : public Store {
   // from memory, counted on from the table's largest at opening.
   std::atomic<std::int64_t> last_record_id_;
   StoreStats stats_;
+  // Conversations handed over early in the open transaction whose turns have
+  // not come yet (the writer thread's own).
+  std::vector<std::int64_t> joining_;
   sql::Db writer_db_;
   std::thread writer_;
 

@@ -159,6 +159,17 @@ Result<IngestResult> SqliteStore::ingest(const std::vector<Inbound>& batch,
         result.claims.push_back(std::move(*claim));
       }
     }
+    if (claims.hand_over && !result.claims.empty()) {
+      // Last, so that nothing after it can roll this request back: the turns
+      // handed over join this transaction (run_batch waits for them).
+      if (options_.turn_join_us > 0) {
+        for (const Claim& c : result.claims) {
+          joining_.push_back(c.contact_id);
+        }
+      }
+      claims.hand_over(std::move(result.claims));
+      result.claims.clear();
+    }
     return Result<IngestResult>(std::move(result));
   });
 }
@@ -221,6 +232,10 @@ Result<std::optional<Claim>> SqliteStore::claim(const std::string& worker_id, Mi
     claim->more = more;
     return claim;
   });
+}
+
+void SqliteStore::joined(std::int64_t contact_id) {
+  joining_.erase(std::remove(joining_.begin(), joining_.end(), contact_id), joining_.end());
 }
 
 std::optional<Claim> SqliteStore::lease_contact(sql::Db& db, std::int64_t contact_id,
@@ -288,6 +303,7 @@ Result<Millis> SqliteStore::renew(const Claim& claim, Millis now_ms, Millis leas
 
 Result<bool> SqliteStore::release(const Claim& claim) {
   return write<bool>("release", [&](sql::Db& db) {
+    joined(claim.contact_id);
     const std::int64_t changed =
         db.query(
               "UPDATE contacts SET lease_owner = NULL, lease_until = 0 WHERE id = ? "
@@ -313,6 +329,7 @@ Result<TurnResult> SqliteStore::commit_turn(const TurnCommit& turn) {
   }
   return write<TurnResult>("commit turn", [&](sql::Db& db) -> Result<TurnResult> {
     const std::int64_t contact = turn.contact_id;
+    joined(contact);
     ConversationKey key;
     std::int64_t seq = 0;
     bool same_bundle = false;
@@ -338,6 +355,13 @@ Result<TurnResult> SqliteStore::commit_turn(const TurnCommit& turn) {
       if (gone == 0) {
         return invalid("inbox row " + std::to_string(id) + " is not pending for " + describe(key));
       }
+    }
+
+    if (turn.contact_name) {
+      db.query("UPDATE contacts SET name = ? WHERE id = ? AND name <> ?1")
+          .bind(1, *turn.contact_name)
+          .bind(2, contact)
+          .run();
     }
 
     for (const TimerCancel& cancel : turn.cancel_timers) {
@@ -537,23 +561,6 @@ Result<std::optional<Contact>> SqliteStore::contact(const ConversationKey& key) 
       c.bundle_hash = q.text(2);
     }
     return Out(std::move(c));
-  });
-}
-
-Result<bool> SqliteStore::set_contact_name(const ConversationKey& key, const std::string& name,
-                                           Millis now_ms) {
-  if (key.device.empty() || key.contact.empty()) {
-    return invalid("a contact needs a device and a contact");
-  }
-  return write<bool>("set contact name", [&](sql::Db& db) {
-    const std::int64_t id = contact_id(db, key, now_ms);
-    const std::int64_t changed =
-        db.query("UPDATE contacts SET name = ?, updated_ms = ? WHERE id = ? AND name <> ?1")
-            .bind(1, name)
-            .bind(2, now_ms)
-            .bind(3, id)
-            .run();
-    return Result<bool>(changed == 1);
   });
 }
 

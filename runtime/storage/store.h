@@ -67,8 +67,6 @@ class Store {
 
   // Contacts: profile and the human-handoff pause.
   virtual Result<std::optional<Contact>> contact(const ConversationKey& key) = 0;
-  virtual Result<bool> set_contact_name(const ConversationKey& key, const std::string& name,
-                                        Millis now_ms) = 0;
   virtual Result<bool> set_paused(const ConversationKey& key, bool paused, Millis now_ms) = 0;
 
   // Timers. Returns how many fired.

@@ -4,6 +4,7 @@
 // rows it creates. A turn is committed in one transaction or not at all.
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -134,6 +135,8 @@ struct TurnCommit {
   std::vector<TimerCancel> cancel_timers;  // Applied before `timers` are added.
   std::vector<LogMessage> messages;
   std::vector<ConversationUpdate> conversations;
+  // The contact's name, when the turn's messages brought a new one.
+  std::optional<std::string> contact_name;
 
   // > 0: the conversation's next outbox row, when it is due and no earlier row
   // is unfinished, is leased for this long in the same transaction and comes
@@ -164,6 +167,13 @@ struct ClaimRequest {
   Millis now_ms = 0;
   Millis lease_ms = 0;
   int max = 0;
+  // When set, the claims go to this function as soon as they are made, before
+  // the batch is durable, and IngestResult::claims stays empty. Their turns
+  // commit no earlier than the ingest: SQLite keeps the transaction open for
+  // them a moment (SqliteOptions::turn_join_us), so that a message and the
+  // turn it started are written by one commit. Called on the store's thread:
+  // it must only hand the claims over, never wait for the store.
+  std::function<void(std::vector<Claim>)> hand_over;
 };
 
 struct IngestResult {

@@ -16,6 +16,8 @@
 namespace waflow::storage::testing {
 namespace {
 
+constexpr Millis kLease = 60000;
+
 // Runs one statement on its own connection and returns the first column of
 // the first row as text.
 std::string sql_value(const std::filesystem::path& path, const std::string& sql) {
@@ -89,6 +91,80 @@ TEST_CASE("concurrent callers share one write transaction") {
   CHECK(after.largest_batch == kCallers);
   store->close();
   CHECK(sql_value(dir.path() / "w.db", "SELECT count(*) FROM inbox") == "16");
+}
+
+TEST_CASE("a turn handed over at ingest commits in the ingest's transaction") {
+  TempDir dir;
+  SqliteOptions options;
+  // Long enough that the turn always comes in time, however slow the machine.
+  options.turn_join_us = 60'000'000;
+  std::unique_ptr<Store> store = ok(open_sqlite_store((dir.path() / "j.db").string(), options));
+  const StoreStats before = store->store_stats();
+
+  // The handed claim goes to a "worker" thread, which commits its turn while
+  // the ingest's transaction is still open.
+  std::mutex mutex;
+  std::condition_variable cv;
+  std::vector<Claim> handed;
+  std::thread worker([&] {
+    std::unique_lock lock(mutex);
+    cv.wait(lock, [&] { return !handed.empty(); });
+    TurnCommit turn = commit_for(handed[0], 200);
+    turn.outbox.push_back(NewOutbox{"send", R"({"text":"hi"})", 0});
+    lock.unlock();
+    CHECK(ok(store->commit_turn(turn)).outbox_ids.size() == 1);
+  });
+  ClaimRequest ask{"ingest", 100, kLease, 4, {}};
+  ask.hand_over = [&](std::vector<Claim> claims) {
+    const std::lock_guard lock(mutex);
+    handed = std::move(claims);
+    cv.notify_all();
+  };
+  IngestResult r = ok(store->ingest({message("m1", "alice", 100)}, ask));
+  worker.join();
+  CHECK(r.outcomes == std::vector<IngestOutcome>{IngestOutcome::New});
+  CHECK(r.claims.empty());  // They went to hand_over.
+  REQUIRE(handed.size() == 1);
+  CHECK(handed[0].key == key("alice"));
+  REQUIRE(handed[0].rows.size() == 1);
+  CHECK(handed[0].rows[0].ref == "m1");
+
+  const StoreStats after = store->store_stats();
+  CHECK(after.write_transactions - before.write_transactions == 1);
+  CHECK(after.write_requests - before.write_requests == 2);
+  CHECK(after.joined_rounds - before.joined_rounds >= 1);
+  store->close();
+  const auto path = dir.path() / "j.db";
+  CHECK(sql_value(path, "SELECT count(*) FROM inbox") == "0");
+  CHECK(sql_value(path, "SELECT count(*) FROM outbox") == "1");
+  CHECK(sql_value(path, "SELECT lease_until FROM contacts") == "0");
+}
+
+TEST_CASE("an ingest commits without the turns it handed over when they do not come") {
+  TempDir dir;
+  SqliteOptions options;
+  options.turn_join_us = 1000;
+  const auto path = dir.path() / "n.db";
+  std::unique_ptr<Store> store = ok(open_sqlite_store(path.string(), options));
+  std::vector<Claim> handed;
+  ClaimRequest ask{"ingest", 100, kLease, 4, {}};
+  ask.hand_over = [&](std::vector<Claim> claims) {
+    handed = std::move(claims);
+  };
+  IngestResult r = ok(store->ingest({message("m1", "alice", 100), message("b1", "bob", 100)}, ask));
+  CHECK(r.outcomes == std::vector<IngestOutcome>{IngestOutcome::New, IngestOutcome::New});
+  REQUIRE(handed.size() == 2);
+  CHECK(store->store_stats().write_transactions == 1);
+  // The rows and the leases are durable: the turns commit later, on their own,
+  // and a released claim leaves its rows for the next claim.
+  CHECK(sql_value(path, "SELECT count(*) FROM inbox") == "2");
+  (void)ok(store->commit_turn(commit_for(handed[0], 200)));
+  CHECK(ok(store->release(handed[1])));
+  Claim again = *ok(store->claim("w", 300, kLease));
+  CHECK(again.key == key("bob"));
+  CHECK(store->store_stats().write_transactions == 4);
+  store->close();
+  CHECK(sql_value(path, "SELECT count(*) FROM inbox") == "1");
 }
 
 TEST_CASE("many threads ingesting: every caller's rows are durable") {
