@@ -424,19 +424,52 @@ Result<TurnResult> SqliteStore::commit_turn(const TurnCommit& turn) {
     for (const NewRecord& r : turn.records) {
       add_record(r, 0);
     }
+    // The turn's first row goes out at once when it is due and nothing of the
+    // conversation's is unfinished: it is written leased already (what
+    // lease_next_outbox would do to it next), a row update less per turn.
+    bool lease_first = false;
+    bool open_before = false;
+    if (turn.dispatch_lease_ms > 0 && !turn.outbox.empty()) {
+      sql::Query open = db.query(
+          "SELECT 1 FROM outbox WHERE contact_id = ? AND status IN ('pending', 'inflight') "
+          "LIMIT 1");
+      open.bind(1, contact);
+      open_before = open.next();
+      lease_first = !open_before && turn.outbox.front().not_before_ms <= turn.now_ms;
+    }
     for (const NewOutbox& row : turn.outbox) {
-      db.query(
-            "INSERT INTO outbox (contact_id, seq, kind, payload, status, next_attempt_ms, "
-            "created_ms) VALUES (?, ?, ?, ?, 'pending', ?, ?)")
+      const bool leased = lease_first && result.outbox_ids.empty();
+      const Millis next_attempt =
+          leased ? turn.now_ms + turn.dispatch_lease_ms : std::max(row.not_before_ms, turn.now_ms);
+      static const std::string kInsert =
+          "INSERT INTO outbox (contact_id, seq, kind, payload, status, attempts, "
+          "next_attempt_ms, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
+      db.query(kInsert)
           .bind(1, contact)
           .bind(2, ++seq)
           .bind(3, row.kind)
           .bind(4, row.payload)
-          .bind(5, std::max(row.not_before_ms, turn.now_ms))
-          .bind(6, turn.now_ms)
+          .bind(5, leased ? "inflight" : "pending")
+          .bind(6, leased ? 1 : 0)
+          .bind(7, next_attempt)
+          .bind(8, turn.now_ms)
           .run();
       const std::int64_t outbox_id = db.last_insert_id();
       result.outbox_ids.push_back(outbox_id);
+      if (leased) {
+        OutboxRow out;
+        out.id = outbox_id;
+        out.contact_id = contact;
+        out.key = key;
+        out.seq = seq;
+        out.kind = row.kind;
+        out.payload = row.payload;
+        out.status = OutboxStatus::Inflight;
+        out.attempts = 1;
+        out.next_attempt_ms = next_attempt;
+        out.created_ms = turn.now_ms;
+        result.dispatch = std::move(out);
+      }
       if (row.record) {
         add_record(*row.record, outbox_id);
       }
@@ -534,10 +567,10 @@ Result<TurnResult> SqliteStore::commit_turn(const TurnCommit& turn) {
       result.still_pending = q.i64(0) != 0;
       q.run();
     }
-    if (turn.dispatch_lease_ms > 0 && !turn.outbox.empty()) {
+    if (open_before) {
       result.dispatch = lease_next_outbox(db, contact, turn.now_ms, turn.dispatch_lease_ms,
                                           result.outbox_waiting);
-    } else {
+    } else if (!result.dispatch) {
       result.outbox_waiting = !turn.outbox.empty();
     }
     return result;

@@ -74,6 +74,22 @@ TEST_CASE("a turn's commit and a sent mark lease the conversation's next row, in
   CHECK(committed.dispatch->key == key("alice"));
   CHECK_FALSE(committed.outbox_waiting);  // a2 follows a1's outcome.
   CHECK_FALSE(committed.still_pending);
+  // The row handed back is the row as stored (written leased).
+  const OutboxRow stored = *ok(f.store().outbox_row(committed.dispatch->id));
+  CHECK(stored.contact_id == committed.dispatch->contact_id);
+  CHECK(stored.key == committed.dispatch->key);
+  CHECK(stored.seq == committed.dispatch->seq);
+  CHECK(stored.seq == 1);
+  CHECK(stored.kind == committed.dispatch->kind);
+  CHECK(stored.payload == committed.dispatch->payload);
+  CHECK(stored.status == OutboxStatus::Inflight);
+  CHECK(stored.attempts == 1);
+  CHECK(stored.next_attempt_ms == committed.dispatch->next_attempt_ms);
+  CHECK(stored.provider_message_id == committed.dispatch->provider_message_id);
+  CHECK(stored.last_error == committed.dispatch->last_error);
+  CHECK(stored.created_ms == committed.dispatch->created_ms);
+  CHECK(stored.delivery_status == committed.dispatch->delivery_status);
+  CHECK(ok(f.store().outbox_row(committed.outbox_ids[1]))->status == OutboxStatus::Pending);
   // Leased: claim_outbox finds nothing, a2 waits behind a1.
   CHECK(ok(f.store().claim_outbox(200, 10, 30000)).empty());
 

@@ -106,13 +106,14 @@ TEST_CASE("a turn handed over at ingest commits in the ingest's transaction") {
   std::mutex mutex;
   std::condition_variable cv;
   std::vector<Claim> handed;
+  std::optional<Result<TurnResult>> committed;  // Checked on this thread: Catch is not thread-safe.
   std::thread worker([&] {
     std::unique_lock lock(mutex);
     cv.wait(lock, [&] { return !handed.empty(); });
     TurnCommit turn = commit_for(handed[0], 200);
     turn.outbox.push_back(NewOutbox{"send", R"({"text":"hi"})", 0});
     lock.unlock();
-    CHECK(ok(store->commit_turn(turn)).outbox_ids.size() == 1);
+    committed.emplace(store->commit_turn(turn));
   });
   ClaimRequest ask{"ingest", 100, kLease, 4, {}};
   ask.hand_over = [&](std::vector<Claim> claims) {
@@ -122,6 +123,8 @@ TEST_CASE("a turn handed over at ingest commits in the ingest's transaction") {
   };
   IngestResult r = ok(store->ingest({message("m1", "alice", 100)}, ask));
   worker.join();
+  REQUIRE(committed.has_value());
+  CHECK(ok(std::move(*committed)).outbox_ids.size() == 1);
   CHECK(r.outcomes == std::vector<IngestOutcome>{IngestOutcome::New});
   CHECK(r.claims.empty());  // They went to hand_over.
   REQUIRE(handed.size() == 1);
