@@ -789,9 +789,12 @@ struct Engine::Impl {
     host::ContactProfile profile;
     profile.phone = c.key.contact;
     profile.name = c.name;
-    for (const storage::InboxRow& row : c.rows) {
-      if (row.kind == storage::InboxKind::Message) {
-        std::optional<Value> p = value_of(row.payload);
+    // Messages' payloads, parsed once for the profile and for feed().
+    std::vector<std::optional<Value>> payloads(c.rows.size());
+    for (std::size_t i = 0; i < c.rows.size(); ++i) {
+      if (c.rows[i].kind == storage::InboxKind::Message) {
+        payloads[i] = value_of(c.rows[i].payload);
+        const std::optional<Value>& p = payloads[i];
         if (p && !text_field(*p, "name").empty()) {
           profile.name = text_field(*p, "name");
         }
@@ -826,7 +829,8 @@ struct Engine::Impl {
     Media md{media_config(c.key.device), read_media_state(session.host_state())};
     session.advance_to(now);
     fallback_scan(session, c, now, turn, fb);
-    for (const storage::InboxRow& row : c.rows) {
+    for (std::size_t i = 0; i < c.rows.size(); ++i) {
+      const storage::InboxRow& row = c.rows[i];
       turn.consumed.push_back(row.id);
       if (row.kind == storage::InboxKind::Send) {
         send_for_api(c, row, now, turn);
@@ -847,7 +851,7 @@ struct Engine::Impl {
       if (row.kind == storage::InboxKind::Message && media_hold(c, row, turn, md)) {
         continue;
       }
-      feed(session, c, row);
+      feed(session, c, row, payloads[i]);
       fallback_scan(session, c, now, turn, fb);
     }
     if (fb.state.pending != fb_before.pending || fb.state.queued != fb_before.queued ||
@@ -918,11 +922,12 @@ struct Engine::Impl {
     return true;
   }
 
-  void feed(host::Session& session, const storage::Claim& c, const storage::InboxRow& row) {
+  // `payload` is a message row's payload, parsed already (nullopt if it is not JSON).
+  void feed(host::Session& session, const storage::Claim& c, const storage::InboxRow& row,
+            const std::optional<Value>& payload) {
     switch (row.kind) {
       case storage::InboxKind::Message: {
-        std::optional<Value> p = value_of(row.payload);
-        const Value* m = p ? p->field("message") : nullptr;
+        const Value* m = payload ? payload->field("message") : nullptr;
         if (m == nullptr || m->type() != Value::Type::Object) {
           log.error("inbox_row_unreadable", {{"id", row.id}, {"contact", c.key.contact}});
           return;

@@ -46,6 +46,12 @@ std::optional<OutboxRow> find_outbox(sql::Db& db, std::int64_t id) {
   return read_outbox(q);
 }
 
+std::string device_of(sql::Db& db, std::int64_t contact_id) {
+  sql::Query q = db.query("SELECT device FROM contacts WHERE id = ?");
+  q.bind(1, contact_id);
+  return q.next() ? q.text(0) : std::string();
+}
+
 // Takes a due row out for delivery until the lease ends (then it is due again).
 OutboxRow lease_outbox(sql::Db& db, std::int64_t id, Millis now_ms, Millis lease_ms) {
   db.query(
@@ -175,33 +181,38 @@ Result<SentResult> SqliteStore::mark_sent_next(std::int64_t id,
                                                Millis next_lease_ms) {
   return write<SentResult>("mark sent", [&](sql::Db& db) -> Result<SentResult> {
     SentResult result;
-    std::optional<OutboxRow> row = find_outbox(db, id);
-    if (!row) {
-      return no_outbox_row(id);
-    }
-    if (row->status != OutboxStatus::Pending && row->status != OutboxStatus::Inflight) {
-      return result;  // Finished already (another dispatcher after a lease ran out).
+    std::int64_t contact_id = 0;
+    {
+      sql::Query q = db.query(
+          "UPDATE outbox SET status = 'sent', provider_message_id = ?, finished_ms = ?, "
+          "next_attempt_ms = ? WHERE id = ? AND status IN ('pending', 'inflight') "
+          "RETURNING contact_id");
+      if (provider_message_id.empty()) {
+        q.bind_null(1);
+      } else {
+        q.bind(1, provider_message_id);
+      }
+      q.bind(2, now_ms).bind(3, now_ms).bind(4, id);
+      if (!q.next()) {
+        if (!find_outbox(db, id)) {
+          return no_outbox_row(id);
+        }
+        return result;  // Finished already (another dispatcher after a lease ran out).
+      }
+      contact_id = q.i64(0);
+      q.run();
     }
     result.marked = true;
-    sql::Query q = db.query(
-        "UPDATE outbox SET status = 'sent', provider_message_id = ?, finished_ms = ?, "
-        "next_attempt_ms = ? WHERE id = ?");
-    if (provider_message_id.empty()) {
-      q.bind_null(1);
-    } else {
-      q.bind(1, provider_message_id);
-    }
-    q.bind(2, now_ms).bind(3, now_ms).bind(4, id).run();
     if (answer) {
       NewInbox row_in = *answer;
-      add_inbox(db, row->contact_id, row_in);
+      add_inbox(db, contact_id, row_in);
     }
     if (usage) {
       db.query(
             "INSERT INTO ai_usage (contact_id, device, at_ms, provider, model, flow, step, "
             "input_tokens, output_tokens, latency_ms, ok) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-          .bind(1, row->contact_id)
-          .bind(2, row->key.device)
+          .bind(1, contact_id)
+          .bind(2, device_of(db, contact_id))
           .bind(3, now_ms)
           .bind(4, usage->provider)
           .bind(5, usage->model)
@@ -214,8 +225,7 @@ Result<SentResult> SqliteStore::mark_sent_next(std::int64_t id,
           .run();
     }
     if (next_lease_ms > 0) {
-      result.next =
-          lease_next_outbox(db, row->contact_id, now_ms, next_lease_ms, result.outbox_waiting);
+      result.next = lease_next_outbox(db, contact_id, now_ms, next_lease_ms, result.outbox_waiting);
     }
     return result;
   });
