@@ -789,7 +789,7 @@ struct Engine::Impl {
     host::ContactProfile profile;
     profile.phone = c.key.contact;
     profile.name = c.name;
-    // Messages' payloads, parsed once for the profile and for feed().
+    // Messages' payloads, parsed once for the profile and whatever handles the row.
     std::vector<std::optional<Value>> payloads(c.rows.size());
     for (std::size_t i = 0; i < c.rows.size(); ++i) {
       if (c.rows[i].kind == storage::InboxKind::Message) {
@@ -837,7 +837,7 @@ struct Engine::Impl {
         continue;
       }
       if (row.kind == storage::InboxKind::Message && c.paused) {
-        log_for_people(c, row, now, turn);
+        log_for_people(c, row, payloads[i], now, turn);
         continue;
       }
       if (row.kind == storage::InboxKind::Answer && is_fallback_ref(row.ref)) {
@@ -848,7 +848,7 @@ struct Engine::Impl {
         media_answer(session, c, row, now, turn, fb, md);
         continue;
       }
-      if (row.kind == storage::InboxKind::Message && media_hold(c, row, turn, md)) {
+      if (row.kind == storage::InboxKind::Message && media_hold(c, row, payloads[i], turn, md)) {
         continue;
       }
       feed(session, c, row, payloads[i]);
@@ -1094,13 +1094,12 @@ struct Engine::Impl {
 
   // Holds a message back from the session: behind a call that is out (in order), or because
   // it is media to understand first (a call goes out). False: feed it now.
-  bool media_hold(const storage::Claim& c, const storage::InboxRow& row, storage::TurnCommit& turn,
-                  Media& md) {
+  bool media_hold(const storage::Claim& c, const storage::InboxRow& row,
+                  const std::optional<Value>& payload, storage::TurnCommit& turn, Media& md) {
     if (md.config == nullptr && md.state.pending.empty()) {
       return false;
     }
-    std::optional<Value> p = value_of(row.payload);
-    const Value* m = p ? p->field("message") : nullptr;
+    const Value* m = payload ? payload->field("message") : nullptr;
     if (m == nullptr || m->type() != Value::Type::Object) {
       return false;  // feed() logs it.
     }
@@ -1176,10 +1175,9 @@ struct Engine::Impl {
 
   // A message while a person has the conversation (the contact is paused): the
   // bot does not see it, the log keeps it for that person to read.
-  void log_for_people(const storage::Claim& c, const storage::InboxRow& row, Millis now,
-                      storage::TurnCommit& turn) {
-    std::optional<Value> p = value_of(row.payload);
-    const Value* m = p ? p->field("message") : nullptr;
+  void log_for_people(const storage::Claim& c, const storage::InboxRow& row,
+                      const std::optional<Value>& payload, Millis now, storage::TurnCommit& turn) {
+    const Value* m = payload ? payload->field("message") : nullptr;
     if (m == nullptr || m->type() != Value::Type::Object) {
       log.error("inbox_row_unreadable", {{"id", row.id}, {"contact", c.key.contact}});
       return;
