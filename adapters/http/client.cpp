@@ -20,6 +20,7 @@
 #include <mutex>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include <curl/curl.h>
 
@@ -143,6 +144,17 @@ struct HttpClient::Impl {
   std::unordered_map<CURL*, std::unique_ptr<Transfer>> active;  // Client thread only.
   std::deque<std::unique_ptr<Transfer>> waiting;                // Over a limit; client thread only.
   std::unordered_map<std::string, long> per_host;  // Transfers in flight; client thread only.
+  // Easy handles of finished transfers, reset and used again: one made and
+  // freed for every request cost more than curl's own work on a small send.
+  std::vector<CURL*> spare;  // Client thread only.
+
+  Impl() = default;
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+  ~Impl() {
+    for (CURL* e : spare)
+      curl_easy_cleanup(e);
+  }
 
   bool fits(const Transfer& t) const {
     if (static_cast<long>(active.size()) >= options.max_connections) {
@@ -217,7 +229,12 @@ struct HttpClient::Impl {
     }
     // No "Expect: 100-continue" round trip before larger bodies.
     t->header_list = curl_slist_append(t->header_list, "Expect:");
-    t->easy = curl_easy_init();
+    if (!spare.empty()) {
+      t->easy = spare.back();
+      spare.pop_back();
+    } else {
+      t->easy = curl_easy_init();
+    }
     if (t->easy == nullptr || t->header_list == nullptr) {
       fail(std::move(t), "out of memory");
       return;
@@ -281,6 +298,12 @@ struct HttpClient::Impl {
       t->response.error = t->error.data();
     } else {
       t->response.error = curl_easy_strerror(result);
+    }
+    if (spare.size() < static_cast<std::size_t>(options.max_connections)) {
+      // Back to its defaults; connections stay in the multi handle's cache.
+      curl_easy_reset(easy);
+      spare.push_back(easy);
+      t->easy = nullptr;
     }
     complete(std::move(t));
   }

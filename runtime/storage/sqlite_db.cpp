@@ -1,6 +1,7 @@
 #include "runtime/storage/sqlite_db.h"
 
 #include <climits>
+#include <mutex>
 #include <string>
 #include <utility>
 
@@ -141,6 +142,10 @@ void Db::close_all() {
 }
 
 Result<Db> Db::open(const std::string& path, bool synchronous_full, int busy_timeout_ms) {
+  // SQLite's memory statistics take a global mutex on every allocation and
+  // free; nothing here reads them. Set before the library initialises, once.
+  static std::once_flag configured;
+  std::call_once(configured, [] { (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
   Db db;
   const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
   const int rc = sqlite3_open_v2(path.c_str(), &db.db_, flags, nullptr);

@@ -22,16 +22,23 @@ Result<std::unique_ptr<Store>> open_sqlite_store(const std::string& path, Sqlite
     // private to each connection.
     return Error{ErrorCode::InvalidInput, "the SQLite store needs a database file path"};
   }
-  if (options.read_connections < 1 || options.max_batch < 1 || options.max_attempts < 1) {
+  if (options.read_connections < 1 || options.max_batch < 1 || options.max_attempts < 1 ||
+      options.checkpoint_pages < 1) {
     return Error{ErrorCode::InvalidInput,
-                 "SQLite store options: read_connections, max_batch and max_attempts must be "
-                 "at least 1"};
+                 "SQLite store options: read_connections, max_batch, max_attempts and "
+                 "checkpoint_pages must be at least 1"};
   }
   Result<sql::Db> writer = sql::Db::open(path, options.synchronous_full, options.busy_timeout_ms);
   if (!writer.ok()) {
     return writer.error();
   }
   sql::Db db = std::move(writer).value();
+  try {
+    // Only the writer commits, so only its connection checkpoints.
+    db.exec("PRAGMA wal_autocheckpoint=" + std::to_string(options.checkpoint_pages));
+  } catch (const sql::SqlFailure& failure) {
+    return sql::to_error(failure, "cannot open '" + path + "'");
+  }
   Result<int> migrated = sql::migrate(db, path);
   if (!migrated.ok()) {
     return migrated.error();

@@ -38,6 +38,10 @@ struct SqliteOptions {
   // conversations an ingest in it handed over early (ClaimRequest::hand_over):
   // a message and its turn then share one commit. 0 commits without waiting.
   int turn_join_us = 2000;
+  // WAL pages after which a commit copies the WAL back into the database file
+  // (PRAGMA wal_autocheckpoint). SQLite's 1000 made a busy server checkpoint
+  // some twenty times a second, copying the same hot pages each time.
+  int checkpoint_pages = 4000;
   Millis dedup_horizon_ms = 7LL * 24 * 3600 * 1000;
   Millis outbox_horizon_ms = 7LL * 24 * 3600 * 1000;  // Finished rows are kept this long.
   int max_attempts = 10;  // mark_retry turns a row dead at this many attempts.

@@ -86,6 +86,47 @@ TEST_CASE("client: a POST body and headers make the round trip") {
   CHECK(response.body == "PUT 300000");
 }
 
+TEST_CASE("client: a request carries nothing of the one before it on the same client") {
+  // Finished transfers' handles are reset and used again: a GET after a POST
+  // must not send the POST's body, headers or method.
+  HttpServer server(ServerOptions{});
+  auto seen = [](const Request& request) {
+    return Response::text(200, request.method + " token=" + std::string(request.header("x-token")) +
+                                   " body=" + std::to_string(request.body.size()));
+  };
+  server.route("POST", "/seen", seen);
+  server.route("GET", "/seen", seen);
+  server.route("DELETE", "/seen", seen);
+  auto port = server.start();
+  REQUIRE(port.ok());
+
+  HttpClient client(ClientOptions{});
+  for (int round = 0; round < 3; ++round) {
+    ClientRequest post;
+    post.method = "POST";
+    post.url = url(port.value(), "/seen");
+    post.headers = {{"X-Token", "abc"}};
+    post.body = "twelve bytes";
+    CHECK(client.fetch(post).body == "POST token=abc body=12");
+
+    ClientRequest get;
+    get.method = "GET";
+    get.url = url(port.value(), "/seen");
+    CHECK(client.fetch(get).body == "GET token= body=0");
+
+    ClientRequest del;
+    del.method = "DELETE";
+    del.url = url(port.value(), "/seen");
+    CHECK(client.fetch(del).body == "DELETE token= body=0");
+
+    // A failed transfer leaves nothing behind either.
+    ClientRequest refused;
+    refused.method = "GET";
+    refused.url = "http://127.0.0.1:1/nothing-listens";
+    CHECK_FALSE(client.fetch(refused).ok());
+  }
+}
+
 TEST_CASE("client: 200 parallel requests are all answered, over reused connections") {
   ServerOptions server_options;
   server_options.threads = 2;

@@ -222,6 +222,29 @@ TEST_CASE("the database is in WAL mode and migrated once") {
         std::to_string(kSqliteSchemaVersion));
 }
 
+TEST_CASE("the writer checkpoints the WAL after checkpoint_pages pages") {
+  // The same commits under two limits. At one page every commit copies the
+  // WAL back into the database and the next one writes it from the start
+  // again; at the default the WAL only grows over these few hundred pages.
+  auto wal_bytes_after = [](int pages) {
+    TempDir dir;
+    const auto path = dir.path() / "c.db";
+    SqliteOptions options;
+    options.checkpoint_pages = pages;
+    std::unique_ptr<Store> store = ok(open_sqlite_store(path.string(), options));
+    for (int i = 0; i < 60; ++i) {
+      (void)ok(store->ingest({message("m" + std::to_string(i), "c" + std::to_string(i), i)}));
+    }
+    const auto size = std::filesystem::file_size(path.string() + "-wal");
+    store->close();
+    CHECK(sql_value(path, "SELECT count(*) FROM inbox") == "60");
+    return size;
+  };
+  const auto every_page = wal_bytes_after(1);
+  const auto by_default = wal_bytes_after(SqliteOptions{}.checkpoint_pages);
+  CHECK(by_default > 4 * every_page);
+}
+
 TEST_CASE(
     "a database of schema version 1 is migrated to the AI usage and records tables and the "
     "conversations' flow index, and keeps its rows") {
@@ -281,6 +304,10 @@ TEST_CASE("bad paths, options and files get clear errors") {
   SqliteOptions zero;
   zero.read_connections = 0;
   CHECK(open_sqlite_store((dir.path() / "z.db").string(), zero).error().code ==
+        ErrorCode::InvalidInput);
+  SqliteOptions no_checkpoint;
+  no_checkpoint.checkpoint_pages = 0;
+  CHECK(open_sqlite_store((dir.path() / "c.db").string(), no_checkpoint).error().code ==
         ErrorCode::InvalidInput);
 
   const auto junk = dir.path() / "junk.db";
