@@ -524,15 +524,20 @@ struct Engine::Impl {
   // ---- ingest ----
 
   void queue_ingest(IngestJob job) {
+    bool queued = false;
     {
       const std::lock_guard lock(ingest_mutex);
       if (!ingest_closed) {
         ingest_queue.push_back(std::move(job));
-        ingest_cv.notify_one();
-        return;
+        queued = true;
       }
     }
-    job.done(Error{ErrorCode::Io, "the server is stopping"});
+    if (!queued) {
+      job.done(Error{ErrorCode::Io, "the server is stopping"});
+      return;
+    }
+    // Notified after unlocking: the woken thread would find the lock still held.
+    ingest_cv.notify_one();
   }
 
   // An idempotency key for an API call that brought none.

@@ -10,6 +10,7 @@
 #include <deque>
 #include <exception>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -89,21 +90,29 @@ class SqliteStore final : public Store {
     // Set by the writer once the outcome is final. A mutex and a condition
     // variable rather than a semaphore: libstdc++'s semaphore spins on
     // sched_yield before it sleeps, which cost the server a tenth of its CPU
-    // with many callers waiting on commits.
-    std::mutex mutex;
-    std::condition_variable cv;
-    bool done = false;
+    // with many callers waiting on commits. They live apart from the request,
+    // which is on the caller's stack and may go as soon as the caller sees
+    // `done`: the writer keeps them alive to notify after unlocking, so the
+    // woken caller does not find the mutex still held and sleep on it again.
+    struct Completion {
+      std::mutex mutex;
+      std::condition_variable cv;
+      bool done = false;
+    };
+    std::shared_ptr<Completion> completion = std::make_shared<Completion>();
 
     void finish() {
-      // Notified under the lock: the caller's request lives on its stack and
-      // goes as soon as it sees `done`, so nothing may touch it after unlocking.
-      std::lock_guard lock(mutex);
-      done = true;
-      cv.notify_one();
+      const std::shared_ptr<Completion> c = completion;
+      {
+        std::lock_guard lock(c->mutex);
+        c->done = true;
+      }
+      c->cv.notify_one();
     }
     void await() {
-      std::unique_lock lock(mutex);
-      cv.wait(lock, [this] { return done; });
+      Completion& c = *completion;
+      std::unique_lock lock(c.mutex);
+      c.cv.wait(lock, [&c] { return c.done; });
     }
   };
 
