@@ -148,9 +148,6 @@ struct HttpClient::Impl {
   // freed for every request cost more than curl's own work on a small send.
   std::vector<CURL*> spare;  // Client thread only.
 
-  Impl() = default;
-  Impl(const Impl&) = delete;
-  Impl& operator=(const Impl&) = delete;
   ~Impl() {
     for (CURL* e : spare)
       curl_easy_cleanup(e);
