@@ -28,6 +28,10 @@ Result<std::unique_ptr<Store>> open_sqlite_store(const std::string& path, Sqlite
                  "SQLite store options: read_connections, max_batch, max_attempts and "
                  "checkpoint_pages must be at least 1"};
   }
+  if (options.turn_join_us < 0 || options.commit_delay_us < 0) {
+    return Error{ErrorCode::InvalidInput,
+                 "SQLite store options: turn_join_us and commit_delay_us cannot be negative"};
+  }
   Result<sql::Db> writer = sql::Db::open(path, options.synchronous_full, options.busy_timeout_ms);
   if (!writer.ok()) {
     return writer.error();
@@ -95,6 +99,9 @@ bool SqliteStore::submit(WriteRequest& request) {
     }
     queue_.push_back(&request);
     stats_.queued_writes = static_cast<std::int64_t>(queue_.size());
+    if (gathering_ && static_cast<int>(queue_.size()) < options_.max_batch) {
+      return true;  // The writer wakes on its own when its delay is over.
+    }
   }
   queue_cv_.notify_one();
   return true;
@@ -102,12 +109,23 @@ bool SqliteStore::submit(WriteRequest& request) {
 
 void SqliteStore::writer_loop() {
   std::vector<WriteRequest*> batch;
+  std::size_t last_batch = 0;
   for (;;) {
     {
       std::unique_lock lock(queue_mutex_);
       queue_cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) {
         return;  // Stopping, and everything queued was written.
+      }
+      // Under load, more requests are on their way: one transaction for them
+      // all costs one commit, one fsync and one write of each hot page.
+      if (options_.commit_delay_us > 0 && last_batch > 1) {
+        gathering_ = true;
+        queue_cv_.wait_until(
+            lock,
+            std::chrono::steady_clock::now() + std::chrono::microseconds(options_.commit_delay_us),
+            [this] { return stopping_ || static_cast<int>(queue_.size()) >= options_.max_batch; });
+        gathering_ = false;
       }
     }
     if (options_.before_batch) {
@@ -122,6 +140,7 @@ void SqliteStore::writer_loop() {
     for (WriteRequest* request : batch) {
       request->finish();
     }
+    last_batch = batch.size();
     batch.clear();
   }
 }

@@ -206,6 +206,9 @@ class SqliteStore final : public Store {
   std::condition_variable queue_cv_;
   std::deque<WriteRequest*> queue_;
   bool stopping_ = false;
+  // The writer is waiting out commit_delay_us: submitters leave it asleep
+  // until the queue holds max_batch requests.
+  bool gathering_ = false;
   // The last record id given: one process owns a SQLite database, so ids come
   // from memory, counted on from the table's largest at opening.
   std::atomic<std::int64_t> last_record_id_;

@@ -93,6 +93,86 @@ TEST_CASE("concurrent callers share one write transaction") {
   CHECK(sql_value(dir.path() / "w.db", "SELECT count(*) FROM inbox") == "16");
 }
 
+TEST_CASE("under load the writer waits commit_delay_us for more requests") {
+  TempDir dir;
+  std::mutex mutex;
+  std::condition_variable cv;
+  bool hold = true;
+  SqliteOptions options;
+  // Far longer than any test: only max_batch or closing can end the wait.
+  options.commit_delay_us = 60'000'000;
+  options.max_batch = 3;
+  options.before_batch = [&] {
+    std::unique_lock lock(mutex);
+    cv.wait(lock, [&] { return !hold; });
+  };
+  const auto path = dir.path() / "d.db";
+  std::unique_ptr<Store> store = ok(open_sqlite_store(path.string(), options));
+  std::atomic<int> fresh{0};
+  auto ingest_one = [&](const std::string& id) {
+    Result<std::vector<IngestOutcome>> r = store->ingest({message(id, "c" + id, 1)});
+    if (r.ok() && r.value() == std::vector<IngestOutcome>{IngestOutcome::New}) {
+      ++fresh;
+    }
+  };
+  // Load: two requests queue up behind the held writer and share a transaction.
+  std::vector<std::thread> callers;
+  callers.emplace_back(ingest_one, "a");
+  callers.emplace_back(ingest_one, "b");
+  REQUIRE(eventually([&] { return store->store_stats().queued_writes == 2; }));
+  {
+    std::lock_guard lock(mutex);
+    hold = false;
+  }
+  cv.notify_all();
+  for (std::thread& t : callers) {
+    t.join();
+  }
+  callers.clear();
+  const StoreStats loaded = store->store_stats();
+  CHECK(loaded.largest_batch == 2);
+
+  // Three requests arriving one by one now wait for each other: the first does
+  // not begin a transaction of its own, and the third (max_batch) ends the wait.
+  for (const char* id : {"c", "d", "e"}) {
+    callers.emplace_back(ingest_one, id);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  for (std::thread& t : callers) {
+    t.join();
+  }
+  callers.clear();
+  const StoreStats gathered = store->store_stats();
+  CHECK(gathered.write_transactions - loaded.write_transactions == 1);
+  CHECK(gathered.largest_batch == 3);
+
+  // Closing ends a wait: what is queued is written, not left behind.
+  callers.emplace_back(ingest_one, "f");
+  REQUIRE(eventually([&] { return store->store_stats().queued_writes == 1; }));
+  const auto closing = std::chrono::steady_clock::now();
+  store->close();
+  CHECK(std::chrono::steady_clock::now() - closing < std::chrono::seconds(30));
+  callers[0].join();
+  CHECK(fresh == 6);
+  CHECK(sql_value(path, "SELECT count(*) FROM inbox") == "6");
+}
+
+TEST_CASE("a lone request after a lone request is written without waiting") {
+  TempDir dir;
+  SqliteOptions options;
+  options.commit_delay_us = 60'000'000;
+  const auto path = dir.path() / "l.db";
+  std::unique_ptr<Store> store = ok(open_sqlite_store(path.string(), options));
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 3; ++i) {
+    CHECK(ok(store->ingest({message("m" + std::to_string(i), "alice", i)})) ==
+          std::vector<IngestOutcome>{IngestOutcome::New});
+  }
+  // Each call would have waited a minute had the writer held it back.
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(30));
+  CHECK(store->store_stats().write_transactions == 3);
+}
+
 TEST_CASE("a turn handed over at ingest commits in the ingest's transaction") {
   TempDir dir;
   SqliteOptions options;
@@ -308,6 +388,10 @@ TEST_CASE("bad paths, options and files get clear errors") {
   SqliteOptions no_checkpoint;
   no_checkpoint.checkpoint_pages = 0;
   CHECK(open_sqlite_store((dir.path() / "c.db").string(), no_checkpoint).error().code ==
+        ErrorCode::InvalidInput);
+  SqliteOptions negative_delay;
+  negative_delay.commit_delay_us = -1;
+  CHECK(open_sqlite_store((dir.path() / "d.db").string(), negative_delay).error().code ==
         ErrorCode::InvalidInput);
 
   const auto junk = dir.path() / "junk.db";
