@@ -3,8 +3,10 @@
 // The engine of `waflow serve` (DESIGN.md §4): everything between a verified
 // webhook and a delivered reply, on top of the Store and the host Session.
 //
-//   ingest      normalised messages and statuses -> store.ingest (dedup), in
-//               batches; the caller answers the webhook 2xx once `done` runs
+//   ingest      normalised messages and statuses -> store.ingest (dedup): with
+//               a store that writes asynchronously (SQLite) straight to its
+//               writer, else through ingest threads that batch them; the
+//               caller answers the webhook 2xx once `done` runs
 //   workers     claim one conversation -> restore its Session (pinned bundle,
 //               or the active one) -> advance_to(now) -> feed the inbox rows ->
 //               sends, calls, the next timer, the message log and the
@@ -16,7 +18,8 @@
 //               mark_retry (exponential backoff with jitter, Retry-After) /
 //               mark_failed; a circuit breaker and a rate limit per device
 //               (a turn's commit leases its first reply and a sent mark the
-//               contact's next, so replies go out without a claim between)
+//               contact's next, so replies go out without a claim between; an
+//               asynchronous store's writer starts that next one itself)
 //   timers      fire_due_timers(now), sleeping until next_timer_due
 //
 // Nothing is kept in memory between turns but loaded bundles, so a crash loses
@@ -103,8 +106,10 @@ struct EngineOptions {
   // many of them let one group commit carry many turns (SQLite has one writer
   // anyway, so this costs threads, not contention).
   int workers = 16;
-  int ingest_threads = 2;
-  int apply_threads = 16;  // Record delivery outcomes; concurrent, so they group-commit.
+  int ingest_threads = 2;  // Only for stores that write synchronously.
+  // Record delivery outcomes; concurrent, so they group-commit. A store that
+  // writes asynchronously records sent replies without them.
+  int apply_threads = 16;
   std::int64_t lease_ms = 30'000;
   std::int64_t outbox_lease_ms = 30'000;  // Twice the send timeout.
   int outbox_batch = 64;

@@ -179,56 +179,77 @@ Result<SentResult> SqliteStore::mark_sent_next(std::int64_t id,
                                                Millis now_ms, const std::optional<NewInbox>& answer,
                                                const std::optional<AiUsage>& usage,
                                                Millis next_lease_ms) {
-  return write<SentResult>("mark sent", [&](sql::Db& db) -> Result<SentResult> {
-    SentResult result;
-    std::int64_t contact_id = 0;
-    {
-      sql::Query q = db.query(
-          "UPDATE outbox SET status = 'sent', provider_message_id = ?, finished_ms = ?, "
-          "next_attempt_ms = ? WHERE id = ? AND status IN ('pending', 'inflight') "
-          "RETURNING contact_id");
-      if (provider_message_id.empty()) {
-        q.bind_null(1);
-      } else {
-        q.bind(1, provider_message_id);
-      }
-      q.bind(2, now_ms).bind(3, now_ms).bind(4, id);
-      if (!q.next()) {
-        if (!find_outbox(db, id)) {
-          return no_outbox_row(id);
-        }
-        return result;  // Finished already (another dispatcher after a lease ran out).
-      }
-      contact_id = q.i64(0);
-      q.run();
-    }
-    result.marked = true;
-    if (answer) {
-      NewInbox row_in = *answer;
-      add_inbox(db, contact_id, row_in);
-    }
-    if (usage) {
-      db.query(
-            "INSERT INTO ai_usage (contact_id, device, at_ms, provider, model, flow, step, "
-            "input_tokens, output_tokens, latency_ms, ok) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-          .bind(1, contact_id)
-          .bind(2, device_of(db, contact_id))
-          .bind(3, now_ms)
-          .bind(4, usage->provider)
-          .bind(5, usage->model)
-          .bind(6, usage->flow)
-          .bind(7, usage->step)
-          .bind(8, usage->input_tokens)
-          .bind(9, usage->output_tokens)
-          .bind(10, usage->latency_ms)
-          .bind(11, usage->ok ? 1 : 0)
-          .run();
-    }
-    if (next_lease_ms > 0) {
-      result.next = lease_next_outbox(db, contact_id, now_ms, next_lease_ms, result.outbox_waiting);
-    }
-    return result;
+  return write<SentResult>("mark sent", [&](sql::Db& db) {
+    return mark_sent_in(db, id, provider_message_id, now_ms, answer, usage, next_lease_ms);
   });
+}
+
+void SqliteStore::mark_sent_next_async(std::int64_t id, std::string provider_message_id,
+                                       Millis now_ms, std::optional<NewInbox> answer,
+                                       std::optional<AiUsage> usage, Millis next_lease_ms,
+                                       std::function<void(Result<SentResult>)> done) {
+  write_async<SentResult>(
+      "mark sent",
+      [this, id, provider_message_id = std::move(provider_message_id), now_ms,
+       answer = std::move(answer), usage = std::move(usage), next_lease_ms](sql::Db& db) {
+        return mark_sent_in(db, id, provider_message_id, now_ms, answer, usage, next_lease_ms);
+      },
+      std::move(done));
+}
+
+Result<SentResult> SqliteStore::mark_sent_in(sql::Db& db, std::int64_t id,
+                                             const std::string& provider_message_id, Millis now_ms,
+                                             const std::optional<NewInbox>& answer,
+                                             const std::optional<AiUsage>& usage,
+                                             Millis next_lease_ms) {
+  SentResult result;
+  std::int64_t contact_id = 0;
+  {
+    sql::Query q = db.query(
+        "UPDATE outbox SET status = 'sent', provider_message_id = ?, finished_ms = ?, "
+        "next_attempt_ms = ? WHERE id = ? AND status IN ('pending', 'inflight') "
+        "RETURNING contact_id");
+    if (provider_message_id.empty()) {
+      q.bind_null(1);
+    } else {
+      q.bind(1, provider_message_id);
+    }
+    q.bind(2, now_ms).bind(3, now_ms).bind(4, id);
+    if (!q.next()) {
+      if (!find_outbox(db, id)) {
+        return no_outbox_row(id);
+      }
+      return result;  // Finished already (another dispatcher after a lease ran out).
+    }
+    contact_id = q.i64(0);
+    q.run();
+  }
+  result.marked = true;
+  if (answer) {
+    NewInbox row_in = *answer;
+    add_inbox(db, contact_id, row_in);
+  }
+  if (usage) {
+    db.query(
+          "INSERT INTO ai_usage (contact_id, device, at_ms, provider, model, flow, step, "
+          "input_tokens, output_tokens, latency_ms, ok) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        .bind(1, contact_id)
+        .bind(2, device_of(db, contact_id))
+        .bind(3, now_ms)
+        .bind(4, usage->provider)
+        .bind(5, usage->model)
+        .bind(6, usage->flow)
+        .bind(7, usage->step)
+        .bind(8, usage->input_tokens)
+        .bind(9, usage->output_tokens)
+        .bind(10, usage->latency_ms)
+        .bind(11, usage->ok ? 1 : 0)
+        .run();
+  }
+  if (next_lease_ms > 0) {
+    result.next = lease_next_outbox(db, contact_id, now_ms, next_lease_ms, result.outbox_waiting);
+  }
+  return result;
 }
 
 Result<OutboxStatus> SqliteStore::mark_retry(std::int64_t id, Millis next_attempt_ms,

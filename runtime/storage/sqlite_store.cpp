@@ -138,7 +138,12 @@ void SqliteStore::writer_loop() {
     run_batch(batch);
     // Wake the callers only now: their outcome is durable (or refused).
     for (WriteRequest* request : batch) {
-      request->finish();
+      if (request->then) {
+        request->then();
+        delete request;
+      } else {
+        request->finish();
+      }
     }
     last_batch = batch.size();
     batch.clear();

@@ -33,6 +33,9 @@ class SqliteStore final : public Store {
   using Store::mark_sent;
   Result<IngestResult> ingest(const std::vector<Inbound>& batch,
                               const ClaimRequest& claims) override;
+  bool writes_async() const override { return true; }
+  void ingest_async(std::vector<Inbound> batch, ClaimRequest claims,
+                    std::function<void(Result<IngestResult>)> done) override;
   Result<std::vector<std::int64_t>> enqueue(const std::vector<NewInbox>& rows) override;
   Result<PruneResult> prune(Millis now_ms) override;
 
@@ -54,6 +57,10 @@ class SqliteStore final : public Store {
                                     Millis now_ms, const std::optional<NewInbox>& answer,
                                     const std::optional<AiUsage>& usage,
                                     Millis next_lease_ms) override;
+  void mark_sent_next_async(std::int64_t id, std::string provider_message_id, Millis now_ms,
+                            std::optional<NewInbox> answer, std::optional<AiUsage> usage,
+                            Millis next_lease_ms,
+                            std::function<void(Result<SentResult>)> done) override;
   Result<OutboxStatus> mark_retry(std::int64_t id, Millis next_attempt_ms,
                                   const std::string& error) override;
   Result<bool> mark_failed(std::int64_t id, const std::string& error, Millis now_ms) override;
@@ -87,19 +94,23 @@ class SqliteStore final : public Store {
   struct WriteRequest {
     std::function<bool(sql::Db&)> run;
     std::function<void(const Error&)> fail;
-    // Set by the writer once the outcome is final. A mutex and a condition
-    // variable rather than a semaphore: libstdc++'s semaphore spins on
-    // sched_yield before it sleeps, which cost the server a tenth of its CPU
-    // with many callers waiting on commits. They live apart from the request,
-    // which is on the caller's stack and may go as soon as the caller sees
-    // `done`: the writer keeps them alive to notify after unlocking, so the
-    // woken caller does not find the mutex still held and sleep on it again.
+    // An asynchronous request's continuation (write_async): the writer runs it
+    // once the outcome is final and then deletes the request, made with new.
+    std::function<void()> then;
+    // A synchronous request's wake-up, set by the writer once the outcome is
+    // final. A mutex and a condition variable rather than a semaphore:
+    // libstdc++'s semaphore spins on sched_yield before it sleeps, which cost
+    // the server a tenth of its CPU with many callers waiting on commits. They
+    // live apart from the request, which is on the caller's stack and may go
+    // as soon as the caller sees `done`: the writer keeps them alive to notify
+    // after unlocking, so the woken caller does not find the mutex still held
+    // and sleep on it again.
     struct Completion {
       std::mutex mutex;
       std::condition_variable cv;
       bool done = false;
     };
-    std::shared_ptr<Completion> completion = std::make_shared<Completion>();
+    std::shared_ptr<Completion> completion;
 
     void finish() {
       const std::shared_ptr<Completion> c = completion;
@@ -116,6 +127,26 @@ class SqliteStore final : public Store {
     }
   };
 
+  // Makes `request` run `body` and keep its outcome (or the batch's failure)
+  // in `out`, each named by `what`.
+  template <typename T, typename Body>
+  static void bind_body(WriteRequest& request, std::string_view what, Body& body,
+                        std::optional<Result<T>>& out) {
+    request.run = [&body, &out, what](sql::Db& db) {
+      try {
+        out.emplace(body(db));
+      } catch (const sql::SqlFailure& failure) {
+        out.emplace(sql::to_error(failure, what));
+      } catch (const std::exception& e) {
+        out.emplace(Error{ErrorCode::Io, std::string(what) + ": " + e.what()});
+      }
+      return out->ok();
+    };
+    request.fail = [&out, what](const Error& error) {
+      out.emplace(Error{error.code, std::string(what) + ": " + error.message});
+    };
+  }
+
   // One page of a query newest first with keyset paging (sqlite_queries.cpp):
   // `sql` takes the filter's parameters ?1..?8, `bind_more` binds any others,
   // `read_row` reads an item and `key` gives an item's (time, id) cursor.
@@ -129,24 +160,35 @@ class SqliteStore final : public Store {
   Result<T> write(std::string_view what, Body&& body) {
     std::optional<Result<T>> out;
     WriteRequest request;
-    request.run = [&](sql::Db& db) {
-      try {
-        out.emplace(body(db));
-      } catch (const sql::SqlFailure& failure) {
-        out.emplace(sql::to_error(failure, what));
-      } catch (const std::exception& e) {
-        out.emplace(Error{ErrorCode::Io, std::string(what) + ": " + e.what()});
-      }
-      return out->ok();
-    };
-    request.fail = [&](const Error& error) {
-      out.emplace(Error{error.code, std::string(what) + ": " + error.message});
-    };
+    bind_body(request, what, body, out);
+    request.completion = std::make_shared<WriteRequest::Completion>();
     if (!submit(request)) {
       return Error{ErrorCode::Io, std::string(what) + ": the store is closed"};
     }
     request.await();
     return std::move(*out);
+  }
+
+  // As write, without waiting: `done` gets the outcome on the writer thread
+  // once the transaction committed (or failed), or at once on this thread
+  // when the store is closed. `body` must own what it reads.
+  template <typename T, typename Body>
+  void write_async(std::string_view what, Body body, std::function<void(Result<T>)> done) {
+    struct State {
+      Body body;
+      std::optional<Result<T>> out;
+    };
+    auto state = std::make_shared<State>(State{std::move(body), std::nullopt});
+    auto request = std::make_unique<WriteRequest>();
+    bind_body(*request, what, state->body, state->out);
+    request->then = [state, done] {
+      done(std::move(*state->out));
+    };
+    WriteRequest* queued = request.release();  // The writer deletes it after `then`.
+    if (!submit(*queued)) {
+      delete queued;
+      done(Error{ErrorCode::Io, std::string(what) + ": the store is closed"});
+    }
   }
 
   // Runs `body(db)` on a read connection, inside one read transaction so that
@@ -193,6 +235,17 @@ class SqliteStore final : public Store {
   std::optional<Claim> lease_contact(sql::Db& db, std::int64_t contact_id,
                                      const ConversationKey& key, const std::string& worker_id,
                                      Millis now_ms, Millis lease_ms);
+  // ingest's checks, before anything is written, and its work, inside the
+  // writer's transaction.
+  static std::optional<Error> check_ingest(const std::vector<Inbound>& batch,
+                                           const ClaimRequest& claims);
+  Result<IngestResult> ingest_in(sql::Db& db, const std::vector<Inbound>& batch,
+                                 const ClaimRequest& claims);
+  // mark_sent_next's work, inside the writer's transaction.
+  Result<SentResult> mark_sent_in(sql::Db& db, std::int64_t id,
+                                  const std::string& provider_message_id, Millis now_ms,
+                                  const std::optional<NewInbox>& answer,
+                                  const std::optional<AiUsage>& usage, Millis next_lease_ms);
   // Leases the contact's oldest unfinished outbox row when it is due and not
   // out already (sqlite_outbox.cpp); `waiting` tells whether unfinished rows
   // remain unleased.

@@ -79,9 +79,9 @@ std::int64_t SqliteStore::add_inbox(sql::Db& db, std::int64_t contact, const New
   return id;
 }
 
-Result<IngestResult> SqliteStore::ingest(const std::vector<Inbound>& batch,
-                                         const ClaimRequest& claims) {
-  if (claims.max > 0 && (claims.worker_id.empty() || claims.lease_ms <= 0)) {
+std::optional<Error> SqliteStore::check_ingest(const std::vector<Inbound>& batch,
+                                               const ClaimRequest& claims) {
+  if ((claims.max > 0 || claims.available) && (claims.worker_id.empty() || claims.lease_ms <= 0)) {
     return invalid("claims at ingest need a worker id and a positive lease");
   }
   // Refuse the whole batch before writing anything: a message that cannot be
@@ -101,77 +101,103 @@ Result<IngestResult> SqliteStore::ingest(const std::vector<Inbound>& batch,
                      "' (expected sent, delivered, read or failed)");
     }
   }
-  return write<IngestResult>("ingest", [&](sql::Db& db) {
-    IngestResult result;
-    std::vector<IngestOutcome>& outcomes = result.outcomes;
-    outcomes.reserve(batch.size());
-    // Contacts that got rows, in order of first arrival, for the claims.
-    std::vector<std::pair<std::int64_t, const ConversationKey*>> fresh;
-    for (const Inbound& item : batch) {
-      if (item.type == Inbound::Type::Status) {
-        sql::Query find =
-            db.query("SELECT id, delivery_status FROM outbox WHERE provider_message_id = ?");
-        find.bind(1, item.provider_message_id);
-        if (!find.next()) {
-          outcomes.push_back(IngestOutcome::StatusUnknown);
-          continue;
-        }
-        const std::int64_t id = find.i64(0);
-        const bool later = delivery_rank(item.status) > delivery_rank(find.text(1));
-        if (later) {
-          db.query("UPDATE outbox SET delivery_status = ?, delivery_ms = ? WHERE id = ?")
-              .bind(1, item.status)
-              .bind(2, item.received_ms)
-              .bind(3, id)
-              .run();
-        }
-        outcomes.push_back(IngestOutcome::StatusApplied);
+  return std::nullopt;
+}
+
+Result<IngestResult> SqliteStore::ingest(const std::vector<Inbound>& batch,
+                                         const ClaimRequest& claims) {
+  if (std::optional<Error> refused = check_ingest(batch, claims)) {
+    return *refused;
+  }
+  return write<IngestResult>("ingest", [&](sql::Db& db) { return ingest_in(db, batch, claims); });
+}
+
+void SqliteStore::ingest_async(std::vector<Inbound> batch, ClaimRequest claims,
+                               std::function<void(Result<IngestResult>)> done) {
+  if (std::optional<Error> refused = check_ingest(batch, claims)) {
+    done(*refused);
+    return;
+  }
+  write_async<IngestResult>(
+      "ingest",
+      [this, batch = std::move(batch), claims = std::move(claims)](sql::Db& db) {
+        return ingest_in(db, batch, claims);
+      },
+      std::move(done));
+}
+
+Result<IngestResult> SqliteStore::ingest_in(sql::Db& db, const std::vector<Inbound>& batch,
+                                            const ClaimRequest& claims) {
+  IngestResult result;
+  std::vector<IngestOutcome>& outcomes = result.outcomes;
+  outcomes.reserve(batch.size());
+  // Contacts that got rows, in order of first arrival, for the claims.
+  std::vector<std::pair<std::int64_t, const ConversationKey*>> fresh;
+  const int max_claims = claims.available ? claims.available() : claims.max;
+  for (const Inbound& item : batch) {
+    if (item.type == Inbound::Type::Status) {
+      sql::Query find =
+          db.query("SELECT id, delivery_status FROM outbox WHERE provider_message_id = ?");
+      find.bind(1, item.provider_message_id);
+      if (!find.next()) {
+        outcomes.push_back(IngestOutcome::StatusUnknown);
         continue;
       }
-      const std::int64_t inserted =
-          db.query(
-                "INSERT INTO seen (gateway, account, message_id, seen_ms) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT DO NOTHING")
-              .bind(1, item.gateway)
-              .bind(2, item.account)
-              .bind(3, item.provider_message_id)
-              .bind(4, item.received_ms)
-              .run();
-      if (inserted == 0) {
-        outcomes.push_back(IngestOutcome::Duplicate);
-        continue;
+      const std::int64_t id = find.i64(0);
+      const bool later = delivery_rank(item.status) > delivery_rank(find.text(1));
+      if (later) {
+        db.query("UPDATE outbox SET delivery_status = ?, delivery_ms = ? WHERE id = ?")
+            .bind(1, item.status)
+            .bind(2, item.received_ms)
+            .bind(3, id)
+            .run();
       }
-      const std::int64_t contact = contact_id(db, item.key, item.received_ms);
-      add_inbox(db, contact,
-                NewInbox{item.key, item.kind, item.provider_message_id, "", item.payload,
-                         item.received_ms});
-      outcomes.push_back(IngestOutcome::New);
-      if (static_cast<int>(fresh.size()) < claims.max &&
-          std::none_of(fresh.begin(), fresh.end(),
-                       [&](const auto& f) { return f.first == contact; })) {
-        fresh.emplace_back(contact, &item.key);
+      outcomes.push_back(IngestOutcome::StatusApplied);
+      continue;
+    }
+    const std::int64_t inserted =
+        db.query(
+              "INSERT INTO seen (gateway, account, message_id, seen_ms) VALUES (?, ?, ?, ?) "
+              "ON CONFLICT DO NOTHING")
+            .bind(1, item.gateway)
+            .bind(2, item.account)
+            .bind(3, item.provider_message_id)
+            .bind(4, item.received_ms)
+            .run();
+    if (inserted == 0) {
+      outcomes.push_back(IngestOutcome::Duplicate);
+      continue;
+    }
+    const std::int64_t contact = contact_id(db, item.key, item.received_ms);
+    add_inbox(db, contact,
+              NewInbox{item.key, item.kind, item.provider_message_id, "", item.payload,
+                       item.received_ms});
+    outcomes.push_back(IngestOutcome::New);
+    if (static_cast<int>(fresh.size()) < max_claims &&
+        std::none_of(fresh.begin(), fresh.end(),
+                     [&](const auto& f) { return f.first == contact; })) {
+      fresh.emplace_back(contact, &item.key);
+    }
+  }
+  for (const auto& [contact, key] : fresh) {
+    std::optional<Claim> claim =
+        lease_contact(db, contact, *key, claims.worker_id, claims.now_ms, claims.lease_ms);
+    if (claim) {
+      result.claims.push_back(std::move(*claim));
+    }
+  }
+  if (claims.hand_over && !result.claims.empty()) {
+    // Last, so that nothing after it can roll this request back: the turns
+    // handed over join this transaction (run_batch waits for them).
+    if (options_.turn_join_us > 0) {
+      for (const Claim& c : result.claims) {
+        joining_.push_back(c.contact_id);
       }
     }
-    for (const auto& [contact, key] : fresh) {
-      std::optional<Claim> claim =
-          lease_contact(db, contact, *key, claims.worker_id, claims.now_ms, claims.lease_ms);
-      if (claim) {
-        result.claims.push_back(std::move(*claim));
-      }
-    }
-    if (claims.hand_over && !result.claims.empty()) {
-      // Last, so that nothing after it can roll this request back: the turns
-      // handed over join this transaction (run_batch waits for them).
-      if (options_.turn_join_us > 0) {
-        for (const Claim& c : result.claims) {
-          joining_.push_back(c.contact_id);
-        }
-      }
-      claims.hand_over(std::move(result.claims));
-      result.claims.clear();
-    }
-    return Result<IngestResult>(std::move(result));
-  });
+    claims.hand_over(std::move(result.claims));
+    result.claims.clear();
+  }
+  return Result<IngestResult>(std::move(result));
 }
 
 Result<std::vector<std::int64_t>> SqliteStore::enqueue(const std::vector<NewInbox>& rows) {

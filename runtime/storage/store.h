@@ -23,6 +23,7 @@
 // failures come back as Error values; a lost lease is NotFound.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -49,6 +50,18 @@ class Store {
       return r.error();
     }
     return std::move(r).value().outcomes;
+  }
+  // Whether ingest_async and mark_sent_next_async return before their write
+  // is done. A store that writes synchronously runs them on the caller's
+  // thread, calling `done` before they return, so a caller that must not
+  // block (a transport's I/O thread) asks first.
+  virtual bool writes_async() const { return false; }
+  // ingest without waiting for it: `done` gets the outcome once it is durable
+  // (or refused), on the store's own thread or on the caller's; it must be
+  // quick and never wait for the store's writes.
+  virtual void ingest_async(std::vector<Inbound> batch, ClaimRequest claims,
+                            std::function<void(Result<IngestResult>)> done) {
+    done(ingest(batch, claims));
   }
   // Inbox rows the server adds itself (starts, handbacks, answers).
   virtual Result<std::vector<std::int64_t>> enqueue(const std::vector<NewInbox>& rows) = 0;
@@ -87,6 +100,13 @@ class Store {
                                             Millis now_ms, const std::optional<NewInbox>& answer,
                                             const std::optional<AiUsage>& usage,
                                             Millis next_lease_ms) = 0;
+  // mark_sent_next without waiting for it, as ingest_async.
+  virtual void mark_sent_next_async(std::int64_t id, std::string provider_message_id, Millis now_ms,
+                                    std::optional<NewInbox> answer, std::optional<AiUsage> usage,
+                                    Millis next_lease_ms,
+                                    std::function<void(Result<SentResult>)> done) {
+    done(mark_sent_next(id, provider_message_id, now_ms, answer, usage, next_lease_ms));
+  }
   Result<bool> mark_sent(std::int64_t id, const std::string& provider_message_id, Millis now_ms,
                          const std::optional<NewInbox>& answer,
                          const std::optional<AiUsage>& usage) {

@@ -167,6 +167,10 @@ struct ClaimRequest {
   Millis now_ms = 0;
   Millis lease_ms = 0;
   int max = 0;
+  // When set, asked on the store's thread just before the ingest leases
+  // anything, and used instead of `max`: how many workers are idle then, not
+  // when the ingest was queued.
+  std::function<int()> available;
   // When set, the claims go to this function as soon as they are made, before
   // the batch is durable, and IngestResult::claims stays empty. Their turns
   // commit no earlier than the ingest: SQLite keeps the transaction open for

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <fstream>
+#include <future>
 #include <mutex>
 #include <thread>
 
@@ -19,17 +20,20 @@ namespace {
 constexpr Millis kLease = 60000;
 
 // Runs one statement on its own connection and returns the first column of
-// the first row as text.
+// the first row as text, "" when it cannot (which the caller's check then
+// finds wrong). It asserts nothing, so threads other than the test's, where
+// Catch must not be used, call it too.
 std::string sql_value(const std::filesystem::path& path, const std::string& sql) {
   sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open(path.string().c_str(), &db) == SQLITE_OK);
-  sqlite3_stmt* stmt = nullptr;
-  REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK);
   std::string out;
-  if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_text(stmt, 0) != nullptr) {
-    out = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+  if (sqlite3_open(path.string().c_str(), &db) == SQLITE_OK) {
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_text(stmt, 0) != nullptr) {
+      out = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+    }
+    sqlite3_finalize(stmt);
   }
-  sqlite3_finalize(stmt);
   sqlite3_close(db);
   return out;
 }
@@ -173,6 +177,128 @@ TEST_CASE("a lone request after a lone request is written without waiting") {
   CHECK(store->store_stats().write_transactions == 3);
 }
 
+TEST_CASE("a sent mark without waiting: its outcome comes from the writer once durable") {
+  TempDir dir;
+  const auto path = dir.path() / "a.db";
+  std::unique_ptr<Store> store = ok(open_sqlite_store(path.string()));
+  (void)ok(store->ingest({message("a.1", "alice", 100)}));
+  Claim claim = *ok(store->claim("w", 100, kLease));
+  TurnCommit turn = commit_for(claim, 100);
+  turn.outbox.push_back(NewOutbox{"send", "a1", 0});
+  turn.outbox.push_back(NewOutbox{"send", "a2", 0});
+  turn.dispatch_lease_ms = 30000;
+  const TurnResult committed = ok(store->commit_turn(turn));
+  REQUIRE(committed.dispatch);
+
+  struct Outcome {
+    std::optional<Result<SentResult>> result;
+    std::thread::id thread;
+    // What another connection reads while `done` runs: the mark is durable.
+    std::string status_then;
+  };
+  auto mark = [&](std::int64_t id, const std::string& wamid) {
+    auto promise = std::make_shared<std::promise<Outcome>>();
+    std::future<Outcome> future = promise->get_future();
+    store->mark_sent_next_async(
+        id, wamid, 300, std::nullopt, std::nullopt, 30000,
+        [promise, id, &path](Result<SentResult> r) {
+          Outcome out;
+          out.result.emplace(std::move(r));
+          out.thread = std::this_thread::get_id();
+          out.status_then =
+              sql_value(path, "SELECT status FROM outbox WHERE id = " + std::to_string(id));
+          promise->set_value(std::move(out));
+        });
+    return future.get();
+  };
+  Outcome first = mark(committed.dispatch->id, "wamid.a1");
+  CHECK(first.thread != std::this_thread::get_id());
+  CHECK(first.status_then == "sent");
+  SentResult sent = ok(std::move(*first.result));
+  CHECK(sent.marked);
+  REQUIRE(sent.next);
+  CHECK(sent.next->payload == "a2");
+  CHECK(sent.next->status == OutboxStatus::Inflight);
+  CHECK(ok(store->outbox_row(committed.dispatch->id))->provider_message_id == "wamid.a1");
+
+  // A second mark finds the row finished; an unknown row is an error.
+  Outcome again = mark(committed.dispatch->id, "wamid.a1");
+  CHECK_FALSE(ok(std::move(*again.result)).marked);
+  Outcome unknown = mark(999, "wamid.x");
+  REQUIRE_FALSE(unknown.result->ok());
+  CHECK(unknown.result->error().code == ErrorCode::NotFound);
+
+  // Closed: refused at once, on the caller's thread.
+  store->close();
+  std::optional<Result<SentResult>> refused;
+  CHECK(store->writes_async());
+  store->mark_sent_next_async(sent.next->id, "wamid.a2", 400, std::nullopt, std::nullopt, 0,
+                              [&](Result<SentResult> r) { refused.emplace(std::move(r)); });
+  REQUIRE(refused.has_value());
+  REQUIRE_FALSE(refused->ok());
+  CHECK(refused->error().message.find("the store is closed") != std::string::npos);
+}
+
+TEST_CASE("an ingest without waiting: its outcome comes from the writer once durable") {
+  TempDir dir;
+  const auto path = dir.path() / "i.db";
+  std::unique_ptr<Store> store = ok(open_sqlite_store(path.string()));
+  CHECK(store->writes_async());
+  struct Outcome {
+    std::optional<Result<IngestResult>> result;
+    std::thread::id thread;
+    std::thread::id counted_on;  // Where ClaimRequest::available was asked.
+    std::string inbox_then;      // What another connection reads while `done` runs.
+  };
+  auto promise = std::make_shared<std::promise<Outcome>>();
+  auto counted_on = std::make_shared<std::thread::id>();
+  ClaimRequest ask;
+  ask.worker_id = "ingest";
+  ask.now_ms = 100;
+  ask.lease_ms = kLease;
+  ask.max = 5;  // Not used: `available` is.
+  ask.available = [counted_on] {
+    *counted_on = std::this_thread::get_id();
+    return 1;
+  };
+  std::future<Outcome> future = promise->get_future();
+  store->ingest_async({message("m1", "alice", 100), message("b1", "bob", 100)}, ask,
+                      [promise, counted_on, &path](Result<IngestResult> r) {
+                        Outcome out;
+                        out.result.emplace(std::move(r));
+                        out.thread = std::this_thread::get_id();
+                        out.counted_on = *counted_on;
+                        out.inbox_then = sql_value(path, "SELECT count(*) FROM inbox");
+                        promise->set_value(std::move(out));
+                      });
+  Outcome got = future.get();
+  CHECK(got.thread != std::this_thread::get_id());
+  CHECK(got.counted_on == got.thread);
+  CHECK(got.inbox_then == "2");
+  IngestResult r = ok(std::move(*got.result));
+  CHECK(r.outcomes == std::vector<IngestOutcome>{IngestOutcome::New, IngestOutcome::New});
+  REQUIRE(r.claims.size() == 1);  // As many as `available` said, in order of arrival.
+  CHECK(r.claims[0].key == key("alice"));
+
+  // Refused before anything is written: at once, on the caller's thread.
+  std::optional<Result<IngestResult>> refused;
+  store->ingest_async({message("", "carol", 100)}, ClaimRequest{},
+                      [&](Result<IngestResult> out) { refused.emplace(std::move(out)); });
+  REQUIRE(refused.has_value());
+  CHECK(refused->error().code == ErrorCode::InvalidInput);
+  refused.reset();
+  ClaimRequest nobody;
+  nobody.available = [] {
+    return 1;
+  };
+  store->ingest_async({message("c1", "carol", 100)}, nobody,
+                      [&](Result<IngestResult> out) { refused.emplace(std::move(out)); });
+  REQUIRE(refused.has_value());
+  CHECK(refused->error().message.find("need a worker id") != std::string::npos);
+  store->close();
+  CHECK(sql_value(path, "SELECT count(*) FROM inbox") == "2");
+}
+
 TEST_CASE("a turn handed over at ingest commits in the ingest's transaction") {
   TempDir dir;
   SqliteOptions options;
@@ -195,7 +321,7 @@ TEST_CASE("a turn handed over at ingest commits in the ingest's transaction") {
     lock.unlock();
     committed.emplace(store->commit_turn(turn));
   });
-  ClaimRequest ask{"ingest", 100, kLease, 4, {}};
+  ClaimRequest ask{"ingest", 100, kLease, 4, {}, {}};
   ask.hand_over = [&](std::vector<Claim> claims) {
     const std::lock_guard lock(mutex);
     handed = std::move(claims);
@@ -230,7 +356,7 @@ TEST_CASE("an ingest commits without the turns it handed over when they do not c
   const auto path = dir.path() / "n.db";
   std::unique_ptr<Store> store = ok(open_sqlite_store(path.string(), options));
   std::vector<Claim> handed;
-  ClaimRequest ask{"ingest", 100, kLease, 4, {}};
+  ClaimRequest ask{"ingest", 100, kLease, 4, {}, {}};
   ask.hand_over = [&](std::vector<Claim> claims) {
     handed = std::move(claims);
   };
