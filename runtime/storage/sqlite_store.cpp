@@ -28,9 +28,9 @@ Result<std::unique_ptr<Store>> open_sqlite_store(const std::string& path, Sqlite
                  "SQLite store options: read_connections, max_batch, max_attempts and "
                  "checkpoint_pages must be at least 1"};
   }
-  if (options.turn_join_us < 0 || options.commit_delay_us < 0) {
+  if (options.turn_join_us < 0 || options.commit_interval_us < 0) {
     return Error{ErrorCode::InvalidInput,
-                 "SQLite store options: turn_join_us and commit_delay_us cannot be negative"};
+                 "SQLite store options: turn_join_us and commit_interval_us cannot be negative"};
   }
   Result<sql::Db> writer = sql::Db::open(path, options.synchronous_full, options.busy_timeout_ms);
   if (!writer.ok()) {
@@ -110,6 +110,7 @@ bool SqliteStore::submit(WriteRequest& request) {
 void SqliteStore::writer_loop() {
   std::vector<WriteRequest*> batch;
   std::size_t last_batch = 0;
+  std::chrono::steady_clock::time_point last_begin;
   for (;;) {
     {
       std::unique_lock lock(queue_mutex_);
@@ -118,13 +119,15 @@ void SqliteStore::writer_loop() {
         return;  // Stopping, and everything queued was written.
       }
       // Under load, more requests are on their way: one transaction for them
-      // all costs one commit, one fsync and one write of each hot page.
-      if (options_.commit_delay_us > 0 && last_batch > 1) {
+      // all costs one commit, one fsync and one write of each hot page. A
+      // writer busy for the whole interval does not wait at all.
+      const auto due = last_begin + std::chrono::microseconds(options_.commit_interval_us);
+      if (options_.commit_interval_us > 0 && last_batch > 1 &&
+          std::chrono::steady_clock::now() < due) {
         gathering_ = true;
-        queue_cv_.wait_until(
-            lock,
-            std::chrono::steady_clock::now() + std::chrono::microseconds(options_.commit_delay_us),
-            [this] { return stopping_ || static_cast<int>(queue_.size()) >= options_.max_batch; });
+        queue_cv_.wait_until(lock, due, [this] {
+          return stopping_ || static_cast<int>(queue_.size()) >= options_.max_batch;
+        });
         gathering_ = false;
       }
     }
@@ -135,6 +138,7 @@ void SqliteStore::writer_loop() {
       std::lock_guard lock(queue_mutex_);
       take_queued(batch);
     }
+    last_begin = std::chrono::steady_clock::now();
     run_batch(batch);
     // Wake the callers only now: their outcome is durable (or refused).
     for (WriteRequest* request : batch) {

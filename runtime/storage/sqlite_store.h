@@ -38,12 +38,13 @@ struct SqliteOptions {
   // conversations an ingest in it handed over early (ClaimRequest::hand_over):
   // a message and its turn then share one commit. 0 commits without waiting.
   int turn_join_us = 2000;
-  // Under load (the last transaction carried more than one request), how long
-  // the writer waits after a request arrives before it begins the next
-  // transaction, so that one commit and one fsync carry what comes meanwhile
-  // (up to max_batch, which ends the wait). A lone request after a lone
-  // request is written at once. 0 never waits.
-  int commit_delay_us = 1000;
+  // Under load (the last transaction carried more than one request), a write
+  // transaction begins no sooner than this after the one before began, so
+  // that one commit and one fsync carry what arrives meanwhile (max_batch
+  // queued requests end the wait). A writer busy for the whole interval never
+  // waits, and a lone request after a lone request is written at once.
+  // 0 never waits.
+  int commit_interval_us = 1000;
   // WAL pages after which a commit copies the WAL back into the database file
   // (PRAGMA wal_autocheckpoint). SQLite's 1000 made a busy server checkpoint
   // some twenty times a second, copying the same hot pages each time.

@@ -259,7 +259,7 @@ class SqliteStore final : public Store {
   std::condition_variable queue_cv_;
   std::deque<WriteRequest*> queue_;
   bool stopping_ = false;
-  // The writer is waiting out commit_delay_us: submitters leave it asleep
+  // The writer is waiting out commit_interval_us: submitters leave it asleep
   // until the queue holds max_batch requests.
   bool gathering_ = false;
   // The last record id given: one process owns a SQLite database, so ids come

@@ -97,14 +97,14 @@ TEST_CASE("concurrent callers share one write transaction") {
   CHECK(sql_value(dir.path() / "w.db", "SELECT count(*) FROM inbox") == "16");
 }
 
-TEST_CASE("under load the writer waits commit_delay_us for more requests") {
+TEST_CASE("under load the writer waits commit_interval_us for more requests") {
   TempDir dir;
   std::mutex mutex;
   std::condition_variable cv;
   bool hold = true;
   SqliteOptions options;
   // Far longer than any test: only max_batch or closing can end the wait.
-  options.commit_delay_us = 60'000'000;
+  options.commit_interval_us = 60'000'000;
   options.max_batch = 3;
   options.before_batch = [&] {
     std::unique_lock lock(mutex);
@@ -161,10 +161,45 @@ TEST_CASE("under load the writer waits commit_delay_us for more requests") {
   CHECK(sql_value(path, "SELECT count(*) FROM inbox") == "6");
 }
 
+TEST_CASE("a request after the interval has passed is written without waiting") {
+  TempDir dir;
+  std::mutex mutex;
+  std::condition_variable cv;
+  bool hold = true;
+  SqliteOptions options;
+  options.commit_interval_us = 500'000;
+  options.before_batch = [&] {
+    std::unique_lock lock(mutex);
+    cv.wait(lock, [&] { return !hold; });
+  };
+  std::unique_ptr<Store> store = ok(open_sqlite_store((dir.path() / "p.db").string(), options));
+  // Load: a transaction of two requests.
+  std::vector<std::thread> callers;
+  for (const char* id : {"a", "b"}) {
+    callers.emplace_back([&store, id] { (void)store->ingest({message(id, id, 1)}); });
+  }
+  REQUIRE(eventually([&] { return store->store_stats().queued_writes == 2; }));
+  {
+    std::lock_guard lock(mutex);
+    hold = false;
+  }
+  cv.notify_all();
+  for (std::thread& t : callers) {
+    t.join();
+  }
+  REQUIRE(store->store_stats().largest_batch == 2);
+  // The interval since that transaction began is over: nothing to wait for.
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));
+  const auto start = std::chrono::steady_clock::now();
+  CHECK(ok(store->ingest({message("c", "c", 2)})) ==
+        std::vector<IngestOutcome>{IngestOutcome::New});
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::milliseconds(400));
+}
+
 TEST_CASE("a lone request after a lone request is written without waiting") {
   TempDir dir;
   SqliteOptions options;
-  options.commit_delay_us = 60'000'000;
+  options.commit_interval_us = 60'000'000;
   const auto path = dir.path() / "l.db";
   std::unique_ptr<Store> store = ok(open_sqlite_store(path.string(), options));
   const auto start = std::chrono::steady_clock::now();
@@ -515,9 +550,9 @@ TEST_CASE("bad paths, options and files get clear errors") {
   no_checkpoint.checkpoint_pages = 0;
   CHECK(open_sqlite_store((dir.path() / "c.db").string(), no_checkpoint).error().code ==
         ErrorCode::InvalidInput);
-  SqliteOptions negative_delay;
-  negative_delay.commit_delay_us = -1;
-  CHECK(open_sqlite_store((dir.path() / "d.db").string(), negative_delay).error().code ==
+  SqliteOptions negative_interval;
+  negative_interval.commit_interval_us = -1;
+  CHECK(open_sqlite_store((dir.path() / "d.db").string(), negative_interval).error().code ==
         ErrorCode::InvalidInput);
 
   const auto junk = dir.path() / "junk.db";
