@@ -100,7 +100,7 @@ bool SqliteStore::submit(WriteRequest& request) {
     queue_.push_back(&request);
     stats_.queued_writes = static_cast<std::int64_t>(queue_.size());
     if (gathering_ && static_cast<int>(queue_.size()) < options_.max_batch) {
-      return true;  // The writer wakes on its own when its delay is over.
+      return true;  // The writer wakes on its own when its interval is over.
     }
   }
   queue_cv_.notify_one();
