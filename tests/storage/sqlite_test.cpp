@@ -5,6 +5,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <fstream>
+#include <functional>
 #include <future>
 #include <mutex>
 #include <thread>
@@ -51,43 +52,62 @@ bool eventually(Pred done) {
   return true;
 }
 
+// Holds the store's writer before its next batch until open(), so that
+// requests queue up behind it. Made before the store, on its options.
+class WriterGate {
+ public:
+  explicit WriterGate(SqliteOptions& options) {
+    options.before_batch = [this] {
+      std::unique_lock lock(mutex_);
+      cv_.wait(lock, [this] { return open_; });
+    };
+  }
+  void open() {
+    {
+      std::lock_guard lock(mutex_);
+      open_ = true;
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool open_ = false;
+};
+
+// Calls `write(id)` for each id, each on its own thread; the calls queue up
+// behind the held writer, which the gate then lets write them together.
+void write_together(Store& store, WriterGate& gate, const std::vector<std::string>& ids,
+                    const std::function<void(const std::string&)>& write) {
+  std::vector<std::thread> callers;
+  for (const std::string& id : ids) {
+    callers.emplace_back(write, id);
+  }
+  REQUIRE(eventually(
+      [&] { return store.store_stats().queued_writes == static_cast<std::int64_t>(ids.size()); }));
+  gate.open();
+  for (std::thread& t : callers) {
+    t.join();
+  }
+}
+
 TEST_CASE("concurrent callers share one write transaction") {
   TempDir dir;
-  std::mutex mutex;
-  std::condition_variable cv;
-  bool hold = true;
   SqliteOptions options;
-  // Holds the writer before its next batch while `hold` is set.
-  options.before_batch = [&] {
-    std::unique_lock lock(mutex);
-    cv.wait(lock, [&] { return !hold; });
-  };
+  WriterGate gate(options);
   std::unique_ptr<Store> store = ok(open_sqlite_store((dir.path() / "w.db").string(), options));
   const StoreStats before = store->store_stats();
 
   constexpr int kCallers = 8;
   std::atomic<int> fresh{0};
-  std::vector<std::thread> callers;
-  for (int i = 0; i < kCallers; ++i) {
-    callers.emplace_back([&, i] {
-      Result<std::vector<IngestOutcome>> r =
-          store->ingest({message("m" + std::to_string(i), "c" + std::to_string(i), i),
-                         message("n" + std::to_string(i), "c" + std::to_string(i), i)});
-      if (r.ok() &&
-          r.value() == std::vector<IngestOutcome>{IngestOutcome::New, IngestOutcome::New}) {
-        ++fresh;
-      }
-    });
-  }
-  REQUIRE(eventually([&] { return store->store_stats().queued_writes == kCallers; }));
-  {
-    std::lock_guard lock(mutex);
-    hold = false;
-  }
-  cv.notify_all();
-  for (std::thread& t : callers) {
-    t.join();
-  }
+  write_together(*store, gate, {"0", "1", "2", "3", "4", "5", "6", "7"}, [&](const std::string& i) {
+    Result<std::vector<IngestOutcome>> r = store->ingest(
+        {message("m" + i, "c" + i, std::stoi(i)), message("n" + i, "c" + i, std::stoi(i))});
+    if (r.ok() && r.value() == std::vector<IngestOutcome>{IngestOutcome::New, IngestOutcome::New}) {
+      ++fresh;
+    }
+  });
   const StoreStats after = store->store_stats();
   CHECK(fresh == kCallers);
   CHECK(after.write_transactions - before.write_transactions == 1);
@@ -99,17 +119,11 @@ TEST_CASE("concurrent callers share one write transaction") {
 
 TEST_CASE("under load the writer waits commit_interval_us for more requests") {
   TempDir dir;
-  std::mutex mutex;
-  std::condition_variable cv;
-  bool hold = true;
   SqliteOptions options;
   // Far longer than any test: only max_batch or closing can end the wait.
   options.commit_interval_us = 60'000'000;
   options.max_batch = 3;
-  options.before_batch = [&] {
-    std::unique_lock lock(mutex);
-    cv.wait(lock, [&] { return !hold; });
-  };
+  WriterGate gate(options);
   const auto path = dir.path() / "d.db";
   std::unique_ptr<Store> store = ok(open_sqlite_store(path.string(), options));
   std::atomic<int> fresh{0};
@@ -120,24 +134,13 @@ TEST_CASE("under load the writer waits commit_interval_us for more requests") {
     }
   };
   // Load: two requests queue up behind the held writer and share a transaction.
-  std::vector<std::thread> callers;
-  callers.emplace_back(ingest_one, "a");
-  callers.emplace_back(ingest_one, "b");
-  REQUIRE(eventually([&] { return store->store_stats().queued_writes == 2; }));
-  {
-    std::lock_guard lock(mutex);
-    hold = false;
-  }
-  cv.notify_all();
-  for (std::thread& t : callers) {
-    t.join();
-  }
-  callers.clear();
+  write_together(*store, gate, {"a", "b"}, ingest_one);
   const StoreStats loaded = store->store_stats();
   CHECK(loaded.largest_batch == 2);
 
   // Three requests arriving one by one now wait for each other: the first does
   // not begin a transaction of its own, and the third (max_batch) ends the wait.
+  std::vector<std::thread> callers;
   for (const char* id : {"c", "d", "e"}) {
     callers.emplace_back(ingest_one, id);
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -163,30 +166,13 @@ TEST_CASE("under load the writer waits commit_interval_us for more requests") {
 
 TEST_CASE("a request after the interval has passed is written without waiting") {
   TempDir dir;
-  std::mutex mutex;
-  std::condition_variable cv;
-  bool hold = true;
   SqliteOptions options;
   options.commit_interval_us = 500'000;
-  options.before_batch = [&] {
-    std::unique_lock lock(mutex);
-    cv.wait(lock, [&] { return !hold; });
-  };
+  WriterGate gate(options);
   std::unique_ptr<Store> store = ok(open_sqlite_store((dir.path() / "p.db").string(), options));
   // Load: a transaction of two requests.
-  std::vector<std::thread> callers;
-  for (const char* id : {"a", "b"}) {
-    callers.emplace_back([&store, id] { (void)store->ingest({message(id, id, 1)}); });
-  }
-  REQUIRE(eventually([&] { return store->store_stats().queued_writes == 2; }));
-  {
-    std::lock_guard lock(mutex);
-    hold = false;
-  }
-  cv.notify_all();
-  for (std::thread& t : callers) {
-    t.join();
-  }
+  write_together(*store, gate, {"a", "b"},
+                 [&store](const std::string& id) { (void)store->ingest({message(id, id, 1)}); });
   REQUIRE(store->store_stats().largest_batch == 2);
   // The interval since that transaction began is over: nothing to wait for.
   std::this_thread::sleep_for(std::chrono::milliseconds(600));
