@@ -411,10 +411,10 @@ struct Engine::Impl {
   }
 
   // The events of a committed turn: its messages and its conversations' starts and ends.
-  void publish_turn(const storage::Claim& c, const storage::TurnCommit& turn) {
+  void publish_turn(const storage::ConversationKey& key, const storage::TurnCommit& turn) {
     for (const storage::LogMessage& m : turn.messages) {
       const bool in = m.direction == storage::LogMessage::Direction::In;
-      publish(in ? "message_in" : "message_out", c.key,
+      publish(in ? "message_in" : "message_out", key,
               {{"at_ms", Value::number(static_cast<double>(m.at_ms))},
                {"flow", Value::text(m.flow)},
                {"step", Value::text(m.step)},
@@ -423,12 +423,12 @@ struct Engine::Impl {
     }
     for (const storage::ConversationUpdate& u : turn.conversations) {
       if (u.op == storage::ConversationUpdate::Op::Start) {
-        publish("conversation_started", c.key,
+        publish("conversation_started", key,
                 {{"at_ms", Value::number(static_cast<double>(u.at_ms))},
                  {"flow", Value::text(u.flow)},
                  {"run", Value::text(u.run)}});
       } else if (u.op == storage::ConversationUpdate::Op::End) {
-        publish("conversation_ended", c.key,
+        publish("conversation_ended", key,
                 {{"at_ms", Value::number(static_cast<double>(u.at_ms))},
                  {"run", Value::text(u.run)},
                  {"status", Value::text(u.status)}});
@@ -596,11 +596,12 @@ struct Engine::Impl {
                        });
   }
 
-  // Conversations that are free get leased in the ingest's transaction for
-  // the workers waiting: `max` of them, or as many as are idle, less the
-  // claims already waiting for one, when the store asks. They go to the
-  // workers before the batch is durable: their turns then commit with it
-  // (one commit for a message and its replies).
+  // Conversations that are free get leased in the ingest's transaction:
+  // `max` of them for the workers waiting, or, with no `max` (a store that
+  // writes asynchronously), every one, its turn run on the store's thread in
+  // that transaction (inline_turn). Claims go to the workers before the batch
+  // is durable: their turns then commit with it (one commit for a message
+  // and its replies).
   storage::ClaimRequest claims_for(const std::shared_ptr<IngestRun>& run, std::optional<int> max) {
     storage::ClaimRequest claims;
     if (max) {
@@ -609,10 +610,7 @@ struct Engine::Impl {
         return claims;
       }
     } else {
-      claims.available = [this] {
-        const std::lock_guard lock(work_mutex);
-        return std::max(0, idle_workers.load() - static_cast<int>(handed.size()));
-      };
+      claims.turn = [this](const storage::Claim& c) { return inline_turn(c); };
     }
     claims.worker_id = options.instance + "-ingest";
     claims.now_ms = clock.now_ms();
@@ -675,7 +673,11 @@ struct Engine::Impl {
       return;
     }
     storage::IngestResult result = std::move(ingested).value();
-    const std::size_t leased = run.leased + result.claims.size();
+    std::size_t leased = run.leased + result.claims.size();
+    for (storage::InlineTurn& turn : result.turns) {
+      leased += turn.outcome->ok() ? 1U : 0U;
+      turn.finish();
+    }
     hand_claims(std::move(result.claims));
     const std::vector<storage::IngestOutcome>& outcomes = result.outcomes;
     const std::vector<storage::Inbound>& batch = run.batch;
@@ -864,7 +866,48 @@ struct Engine::Impl {
 
   // Runs and commits one turn; `more` becomes true when the conversation got
   // rows during the turn (the worker claims again at once).
-  bool run_turn(storage::Claim& c, bool& more) {
+  bool run_turn(const storage::Claim& c, bool& more) {
+    std::optional<storage::TurnCommit> turn = prepare_turn(c);
+    if (!turn) {
+      return false;
+    }
+    return finish_turn(c.key, c.rows.size(), *turn, store.commit_turn(*turn), more);
+  }
+
+  // A conversation leased by an ingest whose turn runs on the store's thread
+  // inside the ingest's transaction: nothing waits for a worker, and the
+  // message and its turn are written by one commit. When the turn cannot be
+  // prepared here, or not written, the claim goes to a worker as without it.
+  std::optional<storage::InlineTurn> inline_turn(const storage::Claim& c) {
+    if (stopping.load()) {
+      return std::nullopt;
+    }
+    const auto began = std::chrono::steady_clock::now();
+    std::optional<storage::TurnCommit> turn = prepare_turn(c);
+    if (!turn) {
+      return std::nullopt;  // Logged; the worker that gets the claim tries again.
+    }
+    storage::InlineTurn t;
+    t.commit = std::move(*turn);
+    t.done = [this, key = c.key, rows = c.rows.size(), began](
+                 const storage::TurnCommit& commit, Result<storage::TurnResult> committed) {
+      if (!committed) {
+        return;  // Rolled back alone; the claim went to a worker, which runs it again.
+      }
+      bool more = false;
+      finish_turn(key, rows, commit, std::move(committed), more);
+      turn_seconds.observe(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count());
+      if (more) {
+        wake_workers(1);
+      }
+    };
+    return t;
+  }
+
+  // A claim's turn, ready to commit; nullopt (logged) when its session cannot
+  // be opened.
+  std::optional<storage::TurnCommit> prepare_turn(const storage::Claim& c) {
     const Millis now = clock.now_ms();
     TurnResponder responder(store);
     // The profile: the name the latest message carried, else the stored one.
@@ -887,7 +930,7 @@ struct Engine::Impl {
       log.error("turn_failed", {{"device", c.key.device},
                                 {"contact", c.key.contact},
                                 {"error", opened.error().message}});
-      return false;
+      return std::nullopt;
     }
     Opened op = std::move(opened).value();
     const LoadedBundle& bundle = *op.bundle;
@@ -958,11 +1001,19 @@ struct Engine::Impl {
     if (room_for_delivery()) {
       turn.dispatch_lease_ms = options.outbox_lease_ms;
     }
-    Result<storage::TurnResult> committed = store.commit_turn(turn);
+    return turn;
+  }
+
+  // What follows a turn's commit: counters, events, the delivery of its first
+  // row, the timer loop's wake-up. False when it failed and its rows stay
+  // pending; a lost lease is no failure (another worker redoes the turn).
+  bool finish_turn(const storage::ConversationKey& key, std::size_t rows,
+                   const storage::TurnCommit& turn, Result<storage::TurnResult> committed,
+                   bool& more) {
     if (!committed) {
       // A lost lease: another worker has the conversation and redoes the turn.
-      log.warn("turn_not_committed", {{"device", c.key.device},
-                                      {"contact", c.key.contact},
+      log.warn("turn_not_committed", {{"device", key.device},
+                                      {"contact", key.contact},
                                       {"error", committed.error().message}});
       if (committed.error().code == ErrorCode::NotFound) {
         turns_lost.inc();
@@ -974,12 +1025,12 @@ struct Engine::Impl {
     turns_committed.inc();
     bump(&EngineCounters::turns);
     if (listening.load()) {
-      publish_turn(c, turn);
+      publish_turn(key, turn);
     }
     if (log.enabled(LogLevel::Debug)) {
-      log.debug("turn", {{"device", c.key.device},
-                         {"contact", c.key.contact},
-                         {"rows", c.rows.size()},
+      log.debug("turn", {{"device", key.device},
+                         {"contact", key.contact},
+                         {"rows", rows},
                          {"outbox", committed.value().outbox_ids.size()}});
     }
     if (committed.value().still_pending) {

@@ -241,6 +241,12 @@ class SqliteStore final : public Store {
                                            const ClaimRequest& claims);
   Result<IngestResult> ingest_in(sql::Db& db, const std::vector<Inbound>& batch,
                                  const ClaimRequest& claims);
+  // commit_turn's checks, before anything is written, and its work, inside
+  // the writer's transaction; commit_inline runs both for a turn inside an
+  // ingest, in a savepoint of its own that an error rolls back.
+  static std::optional<Error> check_turn(const TurnCommit& turn);
+  Result<TurnResult> commit_turn_in(sql::Db& db, const TurnCommit& turn);
+  Result<TurnResult> commit_inline(sql::Db& db, const TurnCommit& turn);
   // mark_sent_next's work, inside the writer's transaction.
   Result<SentResult> mark_sent_in(sql::Db& db, std::int64_t id,
                                   const std::string& provider_message_id, Millis now_ms,

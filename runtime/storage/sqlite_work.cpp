@@ -133,7 +133,9 @@ Result<IngestResult> SqliteStore::ingest_in(sql::Db& db, const std::vector<Inbou
   outcomes.reserve(batch.size());
   // Contacts that got rows, in order of first arrival, for the claims.
   std::vector<std::pair<std::int64_t, const ConversationKey*>> fresh;
-  const int max_claims = claims.available ? claims.available() : claims.max;
+  const int max_claims = claims.turn        ? static_cast<int>(batch.size())
+                         : claims.available ? claims.available()
+                                            : claims.max;
   for (const Inbound& item : batch) {
     if (item.type == Inbound::Type::Status) {
       sql::Query find =
@@ -182,9 +184,20 @@ Result<IngestResult> SqliteStore::ingest_in(sql::Db& db, const std::vector<Inbou
   for (const auto& [contact, key] : fresh) {
     std::optional<Claim> claim =
         lease_contact(db, contact, *key, claims.worker_id, claims.now_ms, claims.lease_ms);
-    if (claim) {
-      result.claims.push_back(std::move(*claim));
+    if (!claim) {
+      continue;
     }
+    if (claims.turn) {
+      if (std::optional<InlineTurn> turn = claims.turn(*claim)) {
+        turn->outcome.emplace(commit_inline(db, turn->commit));
+        const bool written = turn->outcome->ok();
+        result.turns.push_back(std::move(*turn));
+        if (written) {
+          continue;
+        }
+      }
+    }
+    result.claims.push_back(std::move(*claim));
   }
   if (claims.hand_over && !result.claims.empty()) {
     // Last, so that nothing after it can roll this request back: the turns
@@ -342,7 +355,7 @@ Result<bool> SqliteStore::release(const Claim& claim) {
   });
 }
 
-Result<TurnResult> SqliteStore::commit_turn(const TurnCommit& turn) {
+std::optional<Error> SqliteStore::check_turn(const TurnCommit& turn) {
   for (const TimerCancel& cancel : turn.cancel_timers) {
     if (!cancel.id && cancel.kind.empty() && cancel.tag.empty()) {
       return invalid("a timer cancellation needs an id, a kind or a tag");
@@ -353,254 +366,278 @@ Result<TurnResult> SqliteStore::commit_turn(const TurnCommit& turn) {
       return invalid("a conversation update needs a run id (and a flow to start)");
     }
   }
-  return write<TurnResult>("commit turn", [&](sql::Db& db) -> Result<TurnResult> {
-    const std::int64_t contact = turn.contact_id;
-    joined(contact);
-    ConversationKey key;
-    std::int64_t seq = 0;
-    bool same_bundle = false;
-    {
-      sql::Query q = db.query(
-          "SELECT device, contact, outbox_seq, bundle_hash FROM contacts WHERE id = ? AND "
-          "lease_owner = ? AND lease_token = ? AND lease_until > ?");
-      q.bind(1, contact).bind(2, turn.worker_id).bind(3, turn.token).bind(4, turn.now_ms);
-      if (!q.next()) {
-        return lease_lost(contact);
-      }
-      key = ConversationKey{q.text(0), q.text(1)};
-      seq = q.i64(2);
-      same_bundle = !q.is_null(3) && q.text(3) == turn.session.bundle_hash;
-    }
-    TurnResult result;
+  return std::nullopt;
+}
 
-    for (std::int64_t id : turn.consumed) {
-      const std::int64_t gone = db.query("DELETE FROM inbox WHERE id = ? AND contact_id = ?")
-                                    .bind(1, id)
-                                    .bind(2, contact)
-                                    .run();
-      if (gone == 0) {
-        return invalid("inbox row " + std::to_string(id) + " is not pending for " + describe(key));
+Result<TurnResult> SqliteStore::commit_turn(const TurnCommit& turn) {
+  if (std::optional<Error> refused = check_turn(turn)) {
+    return *refused;
+  }
+  return write<TurnResult>("commit turn", [&](sql::Db& db) { return commit_turn_in(db, turn); });
+}
+
+Result<TurnResult> SqliteStore::commit_inline(sql::Db& db, const TurnCommit& turn) {
+  if (std::optional<Error> refused = check_turn(turn)) {
+    return *refused;
+  }
+  static const std::string kSavepoint = "SAVEPOINT turn";
+  static const std::string kRollbackTo = "ROLLBACK TO turn";
+  static const std::string kRelease = "RELEASE turn";
+  db.query(kSavepoint).run();
+  Result<TurnResult> committed = commit_turn_in(db, turn);
+  if (!committed) {
+    db.query(kRollbackTo).run();
+  }
+  db.query(kRelease).run();
+  return committed;
+}
+
+Result<TurnResult> SqliteStore::commit_turn_in(sql::Db& db, const TurnCommit& turn) {
+  const std::int64_t contact = turn.contact_id;
+  joined(contact);
+  ConversationKey key;
+  std::int64_t seq = 0;
+  bool same_bundle = false;
+  {
+    sql::Query q = db.query(
+        "SELECT device, contact, outbox_seq, bundle_hash FROM contacts WHERE id = ? AND "
+        "lease_owner = ? AND lease_token = ? AND lease_until > ?");
+    q.bind(1, contact).bind(2, turn.worker_id).bind(3, turn.token).bind(4, turn.now_ms);
+    if (!q.next()) {
+      return lease_lost(contact);
+    }
+    key = ConversationKey{q.text(0), q.text(1)};
+    seq = q.i64(2);
+    same_bundle = !q.is_null(3) && q.text(3) == turn.session.bundle_hash;
+  }
+  TurnResult result;
+
+  for (std::int64_t id : turn.consumed) {
+    const std::int64_t gone = db.query("DELETE FROM inbox WHERE id = ? AND contact_id = ?")
+                                  .bind(1, id)
+                                  .bind(2, contact)
+                                  .run();
+    if (gone == 0) {
+      return invalid("inbox row " + std::to_string(id) + " is not pending for " + describe(key));
+    }
+  }
+
+  if (turn.contact_name) {
+    db.query("UPDATE contacts SET name = ? WHERE id = ? AND name <> ?1")
+        .bind(1, *turn.contact_name)
+        .bind(2, contact)
+        .run();
+  }
+
+  for (const TimerCancel& cancel : turn.cancel_timers) {
+    if (cancel.id) {
+      result.timers_cancelled += db.query("DELETE FROM timers WHERE id = ? AND contact_id = ?")
+                                     .bind(1, *cancel.id)
+                                     .bind(2, contact)
+                                     .run();
+      continue;
+    }
+    result.timers_cancelled +=
+        db.query(
+              "DELETE FROM timers WHERE contact_id = ? AND (?2 = '' OR kind = ?2) "
+              "AND (?3 = '' OR tag = ?3)")
+            .bind(1, contact)
+            .bind(2, cancel.kind)
+            .bind(3, cancel.tag)
+            .run();
+  }
+  for (const NewTimer& timer : turn.timers) {
+    db.query(
+          "INSERT INTO timers (contact_id, due_ms, kind, tag, payload, created_ms) "
+          "VALUES (?, ?, ?, ?, ?, ?)")
+        .bind(1, contact)
+        .bind(2, timer.due_ms)
+        .bind(3, timer.kind)
+        .bind(4, timer.tag)
+        .bind(5, timer.payload)
+        .bind(6, turn.now_ms)
+        .run();
+    result.timer_ids.push_back(db.last_insert_id());
+  }
+
+  // A record with its id (0: the table numbers it) and the outbox row that
+  // answers its step (0: answered within the turn).
+  auto add_record = [&](const NewRecord& r, std::int64_t outbox_id) {
+    db.query(
+          "INSERT INTO records (id, collection, contact_id, device, contact, flow, step, run, "
+          "data, outbox_id, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        .bind(1, r.id > 0 ? std::optional<std::int64_t>(r.id) : std::nullopt)
+        .bind(2, r.collection)
+        .bind(3, contact)
+        .bind(4, key.device)
+        .bind(5, key.contact)
+        .bind(6, r.flow)
+        .bind(7, r.step)
+        .bind(8, r.run)
+        .bind(9, r.data)
+        .bind(10, outbox_id)
+        .bind(11, turn.now_ms)
+        .run();
+    if (r.id == 0) {
+      // Numbered by the table: reserved ids count on from it.
+      const std::int64_t id = db.last_insert_id();
+      std::int64_t last = last_record_id_.load();
+      while (last < id && !last_record_id_.compare_exchange_weak(last, id)) {
       }
     }
-
-    if (turn.contact_name) {
-      db.query("UPDATE contacts SET name = ? WHERE id = ? AND name <> ?1")
-          .bind(1, *turn.contact_name)
-          .bind(2, contact)
-          .run();
+  };
+  for (const NewRecord& r : turn.records) {
+    add_record(r, 0);
+  }
+  // The turn's first row goes out at once when it is due and nothing of the
+  // conversation's is unfinished: it is written leased already (what
+  // lease_next_outbox would do to it next), a row update less per turn.
+  bool lease_first = false;
+  bool open_before = false;
+  if (turn.dispatch_lease_ms > 0 && !turn.outbox.empty()) {
+    sql::Query open = db.query(
+        "SELECT 1 FROM outbox WHERE contact_id = ? AND status IN ('pending', 'inflight') "
+        "LIMIT 1");
+    open.bind(1, contact);
+    open_before = open.next();
+    lease_first = !open_before && turn.outbox.front().not_before_ms <= turn.now_ms;
+  }
+  for (const NewOutbox& row : turn.outbox) {
+    const bool leased = lease_first && result.outbox_ids.empty();
+    const Millis next_attempt =
+        leased ? turn.now_ms + turn.dispatch_lease_ms : std::max(row.not_before_ms, turn.now_ms);
+    static const std::string kInsert =
+        "INSERT INTO outbox (contact_id, seq, kind, payload, status, attempts, "
+        "next_attempt_ms, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
+    db.query(kInsert)
+        .bind(1, contact)
+        .bind(2, ++seq)
+        .bind(3, row.kind)
+        .bind(4, row.payload)
+        .bind(5, leased ? "inflight" : "pending")
+        .bind(6, leased ? 1 : 0)
+        .bind(7, next_attempt)
+        .bind(8, turn.now_ms)
+        .run();
+    const std::int64_t outbox_id = db.last_insert_id();
+    result.outbox_ids.push_back(outbox_id);
+    if (leased) {
+      OutboxRow out;
+      out.id = outbox_id;
+      out.contact_id = contact;
+      out.key = key;
+      out.seq = seq;
+      out.kind = row.kind;
+      out.payload = row.payload;
+      out.status = OutboxStatus::Inflight;
+      out.attempts = 1;
+      out.next_attempt_ms = next_attempt;
+      out.created_ms = turn.now_ms;
+      result.dispatch = std::move(out);
     }
+    if (row.record) {
+      add_record(*row.record, outbox_id);
+    }
+  }
 
-    for (const TimerCancel& cancel : turn.cancel_timers) {
-      if (cancel.id) {
-        result.timers_cancelled += db.query("DELETE FROM timers WHERE id = ? AND contact_id = ?")
-                                       .bind(1, *cancel.id)
-                                       .bind(2, contact)
-                                       .run();
-        continue;
-      }
-      result.timers_cancelled +=
+  for (const LogMessage& m : turn.messages) {
+    db.query(
+          "INSERT INTO messages (contact_id, device, contact, outbound, at_ms, flow, step, "
+          "kind, text, payload, run) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        .bind(1, contact)
+        .bind(2, key.device)
+        .bind(3, key.contact)
+        .bind(4, m.direction == LogMessage::Direction::Out ? 1 : 0)
+        .bind(5, m.at_ms)
+        .bind(6, m.flow)
+        .bind(7, m.step)
+        .bind(8, m.kind)
+        .bind(9, m.text)
+        .bind(10, m.payload)
+        .bind(11, m.run)
+        .run();
+  }
+
+  for (const ConversationUpdate& u : turn.conversations) {
+    const Millis at = u.at_ms != 0 ? u.at_ms : turn.now_ms;
+    if (u.op == ConversationUpdate::Op::Start) {
+      const std::int64_t added =
           db.query(
-                "DELETE FROM timers WHERE contact_id = ? AND (?2 = '' OR kind = ?2) "
-                "AND (?3 = '' OR tag = ?3)")
+                "INSERT INTO conversations (contact_id, device, contact, run, flow, "
+                "bundle_hash, status, last_step, started_ms, updated_ms) "
+                "VALUES (?, ?, ?, ?, ?, ?, 'active', ?, ?, ?) ON CONFLICT DO NOTHING")
               .bind(1, contact)
-              .bind(2, cancel.kind)
-              .bind(3, cancel.tag)
+              .bind(2, key.device)
+              .bind(3, key.contact)
+              .bind(4, u.run)
+              .bind(5, u.flow)
+              .bind(6, u.bundle_hash)
+              .bind(7, u.last_step)
+              .bind(8, at)
+              .bind(9, at)
               .run();
-    }
-    for (const NewTimer& timer : turn.timers) {
-      db.query(
-            "INSERT INTO timers (contact_id, due_ms, kind, tag, payload, created_ms) "
-            "VALUES (?, ?, ?, ?, ?, ?)")
-          .bind(1, contact)
-          .bind(2, timer.due_ms)
-          .bind(3, timer.kind)
-          .bind(4, timer.tag)
-          .bind(5, timer.payload)
-          .bind(6, turn.now_ms)
-          .run();
-      result.timer_ids.push_back(db.last_insert_id());
-    }
-
-    // A record with its id (0: the table numbers it) and the outbox row that
-    // answers its step (0: answered within the turn).
-    auto add_record = [&](const NewRecord& r, std::int64_t outbox_id) {
-      db.query(
-            "INSERT INTO records (id, collection, contact_id, device, contact, flow, step, run, "
-            "data, outbox_id, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-          .bind(1, r.id > 0 ? std::optional<std::int64_t>(r.id) : std::nullopt)
-          .bind(2, r.collection)
-          .bind(3, contact)
-          .bind(4, key.device)
-          .bind(5, key.contact)
-          .bind(6, r.flow)
-          .bind(7, r.step)
-          .bind(8, r.run)
-          .bind(9, r.data)
-          .bind(10, outbox_id)
-          .bind(11, turn.now_ms)
-          .run();
-      if (r.id == 0) {
-        // Numbered by the table: reserved ids count on from it.
-        const std::int64_t id = db.last_insert_id();
-        std::int64_t last = last_record_id_.load();
-        while (last < id && !last_record_id_.compare_exchange_weak(last, id)) {
-        }
-      }
-    };
-    for (const NewRecord& r : turn.records) {
-      add_record(r, 0);
-    }
-    // The turn's first row goes out at once when it is due and nothing of the
-    // conversation's is unfinished: it is written leased already (what
-    // lease_next_outbox would do to it next), a row update less per turn.
-    bool lease_first = false;
-    bool open_before = false;
-    if (turn.dispatch_lease_ms > 0 && !turn.outbox.empty()) {
-      sql::Query open = db.query(
-          "SELECT 1 FROM outbox WHERE contact_id = ? AND status IN ('pending', 'inflight') "
-          "LIMIT 1");
-      open.bind(1, contact);
-      open_before = open.next();
-      lease_first = !open_before && turn.outbox.front().not_before_ms <= turn.now_ms;
-    }
-    for (const NewOutbox& row : turn.outbox) {
-      const bool leased = lease_first && result.outbox_ids.empty();
-      const Millis next_attempt =
-          leased ? turn.now_ms + turn.dispatch_lease_ms : std::max(row.not_before_ms, turn.now_ms);
-      static const std::string kInsert =
-          "INSERT INTO outbox (contact_id, seq, kind, payload, status, attempts, "
-          "next_attempt_ms, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
-      db.query(kInsert)
-          .bind(1, contact)
-          .bind(2, ++seq)
-          .bind(3, row.kind)
-          .bind(4, row.payload)
-          .bind(5, leased ? "inflight" : "pending")
-          .bind(6, leased ? 1 : 0)
-          .bind(7, next_attempt)
-          .bind(8, turn.now_ms)
-          .run();
-      const std::int64_t outbox_id = db.last_insert_id();
-      result.outbox_ids.push_back(outbox_id);
-      if (leased) {
-        OutboxRow out;
-        out.id = outbox_id;
-        out.contact_id = contact;
-        out.key = key;
-        out.seq = seq;
-        out.kind = row.kind;
-        out.payload = row.payload;
-        out.status = OutboxStatus::Inflight;
-        out.attempts = 1;
-        out.next_attempt_ms = next_attempt;
-        out.created_ms = turn.now_ms;
-        result.dispatch = std::move(out);
-      }
-      if (row.record) {
-        add_record(*row.record, outbox_id);
-      }
-    }
-
-    for (const LogMessage& m : turn.messages) {
-      db.query(
-            "INSERT INTO messages (contact_id, device, contact, outbound, at_ms, flow, step, "
-            "kind, text, payload, run) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-          .bind(1, contact)
-          .bind(2, key.device)
-          .bind(3, key.contact)
-          .bind(4, m.direction == LogMessage::Direction::Out ? 1 : 0)
-          .bind(5, m.at_ms)
-          .bind(6, m.flow)
-          .bind(7, m.step)
-          .bind(8, m.kind)
-          .bind(9, m.text)
-          .bind(10, m.payload)
-          .bind(11, m.run)
-          .run();
-    }
-
-    for (const ConversationUpdate& u : turn.conversations) {
-      const Millis at = u.at_ms != 0 ? u.at_ms : turn.now_ms;
-      if (u.op == ConversationUpdate::Op::Start) {
-        const std::int64_t added =
-            db.query(
-                  "INSERT INTO conversations (contact_id, device, contact, run, flow, "
-                  "bundle_hash, status, last_step, started_ms, updated_ms) "
-                  "VALUES (?, ?, ?, ?, ?, ?, 'active', ?, ?, ?) ON CONFLICT DO NOTHING")
-                .bind(1, contact)
-                .bind(2, key.device)
-                .bind(3, key.contact)
-                .bind(4, u.run)
-                .bind(5, u.flow)
-                .bind(6, u.bundle_hash)
-                .bind(7, u.last_step)
-                .bind(8, at)
-                .bind(9, at)
-                .run();
-        if (added == 0) {
-          return invalid("conversation run '" + u.run + "' of " + describe(key) +
-                         " was already started");
-        }
-        continue;
-      }
-      const bool end = u.op == ConversationUpdate::Op::End;
-      const std::string status = end && u.status.empty() ? "completed" : u.status;
-      const std::int64_t changed =
-          db.query(
-                "UPDATE conversations SET last_step = CASE WHEN ?1 = '' THEN last_step "
-                "ELSE ?1 END, status = CASE WHEN ?2 = '' THEN status ELSE ?2 END, "
-                "updated_ms = ?3, ended_ms = CASE WHEN ?4 THEN ?3 ELSE ended_ms END "
-                "WHERE contact_id = ?5 AND run = ?6")
-              .bind(1, u.last_step)
-              .bind(2, status)
-              .bind(3, at)
-              .bind(4, end ? 1 : 0)
-              .bind(5, contact)
-              .bind(6, u.run)
-              .run();
-      if (changed == 0) {
+      if (added == 0) {
         return invalid("conversation run '" + u.run + "' of " + describe(key) +
-                       " was never started");
+                       " was already started");
       }
+      continue;
     }
+    const bool end = u.op == ConversationUpdate::Op::End;
+    const std::string status = end && u.status.empty() ? "completed" : u.status;
+    const std::int64_t changed =
+        db.query(
+              "UPDATE conversations SET last_step = CASE WHEN ?1 = '' THEN last_step "
+              "ELSE ?1 END, status = CASE WHEN ?2 = '' THEN status ELSE ?2 END, "
+              "updated_ms = ?3, ended_ms = CASE WHEN ?4 THEN ?3 ELSE ended_ms END "
+              "WHERE contact_id = ?5 AND run = ?6")
+            .bind(1, u.last_step)
+            .bind(2, status)
+            .bind(3, at)
+            .bind(4, end ? 1 : 0)
+            .bind(5, contact)
+            .bind(6, u.run)
+            .run();
+    if (changed == 0) {
+      return invalid("conversation run '" + u.run + "' of " + describe(key) + " was never started");
+    }
+  }
 
-    // The turn is done: the lease ends with it. One statement writes the
-    // session, the outbox sequence and when the oldest row still pending came
-    // (rows that arrived during the turn), since each rewrites the whole row.
-    // bundle_hash is left out of it when it stays: setting it, even to the
-    // same value, rewrites its index entry (a page more per commit).
-    {
-      const bool keep = turn.session_change == TurnCommit::SessionChange::Keep;
-      const bool put = turn.session_change == TurnCommit::SessionChange::Put;
-      const bool bundle_stays = keep || (put && same_bundle);
-      static const std::string kSession =
-          "UPDATE contacts SET session = CASE WHEN ?1 THEN session WHEN ?2 THEN ?3 END, ";
-      static const std::string kRest =
-          "outbox_seq = ?5, lease_owner = NULL, lease_until = 0, updated_ms = ?6, pending_since = "
-          "(SELECT min(received_ms) FROM inbox WHERE contact_id = ?7) WHERE id = ?7 "
-          "RETURNING pending_since IS NOT NULL";
-      static const std::string kKeepBundle = kSession + kRest;
-      static const std::string kSetBundle = kSession + "bundle_hash = ?4, " + kRest;
-      sql::Query q = db.query(bundle_stays ? kKeepBundle : kSetBundle);
-      q.bind(1, keep ? 1 : 0).bind(2, put ? 1 : 0);
-      if (put) {
-        q.bind_blob(3, turn.session.blob).bind(4, turn.session.bundle_hash);
-      } else {
-        q.bind_null(3).bind_null(4);
-      }
-      q.bind(5, seq).bind(6, turn.now_ms).bind(7, contact);
-      WAFLOW_CHECK(q.next(), "the leased contact exists");
-      result.still_pending = q.i64(0) != 0;
-      q.run();
+  // The turn is done: the lease ends with it. One statement writes the
+  // session, the outbox sequence and when the oldest row still pending came
+  // (rows that arrived during the turn), since each rewrites the whole row.
+  // bundle_hash is left out of it when it stays: setting it, even to the
+  // same value, rewrites its index entry (a page more per commit).
+  {
+    const bool keep = turn.session_change == TurnCommit::SessionChange::Keep;
+    const bool put = turn.session_change == TurnCommit::SessionChange::Put;
+    const bool bundle_stays = keep || (put && same_bundle);
+    static const std::string kSession =
+        "UPDATE contacts SET session = CASE WHEN ?1 THEN session WHEN ?2 THEN ?3 END, ";
+    static const std::string kRest =
+        "outbox_seq = ?5, lease_owner = NULL, lease_until = 0, updated_ms = ?6, pending_since = "
+        "(SELECT min(received_ms) FROM inbox WHERE contact_id = ?7) WHERE id = ?7 "
+        "RETURNING pending_since IS NOT NULL";
+    static const std::string kKeepBundle = kSession + kRest;
+    static const std::string kSetBundle = kSession + "bundle_hash = ?4, " + kRest;
+    sql::Query q = db.query(bundle_stays ? kKeepBundle : kSetBundle);
+    q.bind(1, keep ? 1 : 0).bind(2, put ? 1 : 0);
+    if (put) {
+      q.bind_blob(3, turn.session.blob).bind(4, turn.session.bundle_hash);
+    } else {
+      q.bind_null(3).bind_null(4);
     }
-    if (open_before) {
-      result.dispatch = lease_next_outbox(db, contact, turn.now_ms, turn.dispatch_lease_ms,
-                                          result.outbox_waiting);
-    } else if (!result.dispatch) {
-      result.outbox_waiting = !turn.outbox.empty();
-    }
-    return result;
-  });
+    q.bind(5, seq).bind(6, turn.now_ms).bind(7, contact);
+    WAFLOW_CHECK(q.next(), "the leased contact exists");
+    result.still_pending = q.i64(0) != 0;
+    q.run();
+  }
+  if (open_before) {
+    result.dispatch =
+        lease_next_outbox(db, contact, turn.now_ms, turn.dispatch_lease_ms, result.outbox_waiting);
+  } else if (!result.dispatch) {
+    result.outbox_waiting = !turn.outbox.empty();
+  }
+  return result;
 }
 
 Result<std::optional<Contact>> SqliteStore::contact(const ConversationKey& key) {

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "runtime/base/result.h"
 #include "runtime/storage/records.h"
 
 namespace waflow::storage {
@@ -159,6 +160,18 @@ struct TurnResult {
   bool still_pending = false;
 };
 
+// A turn run inside the ingest's transaction (ClaimRequest::turn): the store
+// writes `commit` as commit_turn would, and sets `outcome`; the caller of
+// ingest then calls finish(), once it has the ingest's result (so after the
+// commit is durable).
+struct InlineTurn {
+  TurnCommit commit;
+  std::function<void(const TurnCommit&, Result<TurnResult>)> done;
+  std::optional<Result<TurnResult>> outcome;
+
+  void finish() { done(commit, std::move(*outcome)); }
+};
+
 // What ingest may lease besides: up to `max` of the conversations the batch
 // gave new rows, to `worker_id`, when no one holds them already, so that the
 // caller hands them to idle workers without a claim() each.
@@ -178,11 +191,22 @@ struct ClaimRequest {
   // turn it started are written by one commit. Called on the store's thread:
   // it must only hand the claims over, never wait for the store.
   std::function<void(std::vector<Claim>)> hand_over;
+  // When set, every conversation the batch gave rows to is leased if no one
+  // holds it (`max` and `available` do not count), and each claim is offered
+  // to this function first, on the store's thread inside the ingest's
+  // transaction: the turn it returns is written by that transaction, so a
+  // message and the turn it started cost one commit and no hand-over to
+  // another thread, and comes back in IngestResult::turns. A claim it
+  // declines (nullopt), or whose turn cannot be written (a turn's error rolls
+  // back only the turn), goes on as without it. It must never wait for the
+  // store's writes. A store that writes synchronously may ignore it.
+  std::function<std::optional<InlineTurn>(const Claim&)> turn;
 };
 
 struct IngestResult {
   std::vector<IngestOutcome> outcomes;  // One per item, in order.
   std::vector<Claim> claims;
+  std::vector<InlineTurn> turns;  // Run by ClaimRequest::turn, each with its outcome.
 };
 
 // mark_sent's outcome with the conversation's next row (mark_sent_next).

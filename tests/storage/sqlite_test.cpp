@@ -342,7 +342,7 @@ TEST_CASE("a turn handed over at ingest commits in the ingest's transaction") {
     lock.unlock();
     committed.emplace(store->commit_turn(turn));
   });
-  ClaimRequest ask{"ingest", 100, kLease, 4, {}, {}};
+  ClaimRequest ask{"ingest", 100, kLease, 4, {}, {}, {}};
   ask.hand_over = [&](std::vector<Claim> claims) {
     const std::lock_guard lock(mutex);
     handed = std::move(claims);
@@ -377,7 +377,7 @@ TEST_CASE("an ingest commits without the turns it handed over when they do not c
   const auto path = dir.path() / "n.db";
   std::unique_ptr<Store> store = ok(open_sqlite_store(path.string(), options));
   std::vector<Claim> handed;
-  ClaimRequest ask{"ingest", 100, kLease, 4, {}, {}};
+  ClaimRequest ask{"ingest", 100, kLease, 4, {}, {}, {}};
   ask.hand_over = [&](std::vector<Claim> claims) {
     handed = std::move(claims);
   };
@@ -395,6 +395,78 @@ TEST_CASE("an ingest commits without the turns it handed over when they do not c
   CHECK(store->store_stats().write_transactions == 4);
   store->close();
   CHECK(sql_value(path, "SELECT count(*) FROM inbox") == "1");
+}
+
+TEST_CASE("an ingest runs the turns it is given in its own transaction") {
+  TempDir dir;
+  const auto path = dir.path() / "inline.db";
+  std::unique_ptr<Store> store = ok(open_sqlite_store(path.string()));
+  // Carol's conversation is held by a worker: the ingest cannot lease it.
+  (void)ok(store->ingest({message("c1", "carol", 5)}));
+  Claim carol = *ok(store->claim("w", 10, kLease));
+  const StoreStats before = store->store_stats();
+
+  // Alice's turn is written, Bob's is declined, Dave's fails (a conversation
+  // never started) and is rolled back alone. `max` says none: it does not count.
+  std::vector<std::string> offered;
+  std::vector<std::string> finished;
+  ClaimRequest ask{"ingest", 100, kLease, 0, {}, {}, {}};
+  ask.turn = [&](const Claim& c) -> std::optional<InlineTurn> {
+    offered.push_back(c.key.contact);
+    if (c.key.contact == "bob") {
+      return std::nullopt;
+    }
+    InlineTurn t;
+    t.commit = commit_for(c, 100);
+    t.commit.outbox.push_back(NewOutbox{"send", R"({"text":"hello"})", 0});
+    t.commit.dispatch_lease_ms = 5000;
+    if (c.key.contact == "dave") {
+      t.commit.conversations.push_back(
+          ConversationUpdate{ConversationUpdate::Op::Update, "r9", "", "", "", "", 0});
+    }
+    t.done = [&finished, who = c.key.contact](const TurnCommit& commit,
+                                              Result<TurnResult> outcome) {
+      finished.push_back(who + (outcome.ok() ? ":ok:" : ":failed:") +
+                         std::to_string(commit.consumed.size()));
+    };
+    return t;
+  };
+  IngestResult r = ok(store->ingest({message("a1", "alice", 100), message("b1", "bob", 100),
+                                     message("c2", "carol", 100), message("d1", "dave", 100)},
+                                    ask));
+  CHECK(offered == std::vector<std::string>{"alice", "bob", "dave"});
+  CHECK(store->store_stats().write_transactions - before.write_transactions == 1);
+  REQUIRE(r.turns.size() == 2);
+  REQUIRE(r.turns[0].outcome);
+  REQUIRE(r.turns[0].outcome->ok());
+  // The turn's first reply came back leased for delivery.
+  REQUIRE(r.turns[0].outcome->value().dispatch);
+  CHECK(r.turns[0].outcome->value().dispatch->key == key("alice"));
+  REQUIRE(r.turns[1].outcome);
+  CHECK_FALSE(r.turns[1].outcome->ok());
+  CHECK(finished.empty());  // The caller finishes them.
+  for (InlineTurn& t : r.turns) {
+    t.finish();
+  }
+  CHECK(finished == std::vector<std::string>{"alice:ok:1", "dave:failed:1"});
+  // Bob's declined claim and Dave's failed one go on as claims.
+  REQUIRE(r.claims.size() == 2);
+  CHECK(r.claims[0].key == key("bob"));
+  CHECK(r.claims[1].key == key("dave"));
+  REQUIRE(r.claims[1].rows.size() == 1);
+  CHECK(r.claims[1].rows[0].ref == "d1");
+  (void)ok(store->commit_turn(commit_for(r.claims[1], 200)));
+
+  store->close();
+  // Alice's message was consumed and her lease ended with her turn; Bob's and
+  // Carol's rows wait; Dave's turn left nothing of its own.
+  CHECK(sql_value(path,
+                  "SELECT count(*) FROM inbox i JOIN contacts c ON c.id = i.contact_id "
+                  "WHERE c.contact = 'alice'") == "0");
+  CHECK(sql_value(path, "SELECT lease_until FROM contacts WHERE contact = 'alice'") == "0");
+  CHECK(sql_value(path, "SELECT count(*) FROM inbox") == "3");
+  CHECK(sql_value(path, "SELECT group_concat(status) FROM outbox") == "inflight");
+  (void)carol;
 }
 
 TEST_CASE("many threads ingesting: every caller's rows are durable") {
