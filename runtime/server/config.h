@@ -27,7 +27,9 @@ namespace waflow::server {
 struct ListenConfig {
   std::string host = "127.0.0.1";
   std::uint16_t port = 8080;
-  int threads = 2;
+  // The I/O threads only parse, route and answer (what may block runs on
+  // threads of its own): one needs no hand-over between them (docs/serve.md).
+  int threads = 1;
 };
 
 // `devices[].ai_fallback`: the device's chatbot for messages no flow takes (docs/ai.md).

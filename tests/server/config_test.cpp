@@ -66,7 +66,7 @@ TEST_CASE("a meta config reads with its defaults, paths against the config's fol
   const ServeConfig& config = c.value();
   CHECK(config.listen.host == "0.0.0.0");
   CHECK(config.listen.port == 8080);
-  CHECK(config.listen.threads == 2);
+  CHECK(config.listen.threads == 1);
   CHECK(config.sqlite == "/etc/waflow/data/waflow.db");
   CHECK(config.flows == std::vector<std::string>{"/etc/flows", "/abs/extra.wf"});
   REQUIRE(config.devices.size() == 1);
