@@ -384,9 +384,14 @@ void HttpClient::submit(ClientRequest request, Callback callback) {
   t->request = std::move(request);
   t->callback = std::move(callback);
   impl_->pending.fetch_add(1);
+  // Only a request that finds the queue empty wakes the thread: one queued
+  // before it has woken the thread already, which takes the whole queue at
+  // once (a batch of replies costs one wake-up, not one each).
+  bool first = false;
   {
     std::lock_guard lock(impl_->mutex);
     if (!impl_->stopping) {
+      first = impl_->queue.empty();
       impl_->queue.push_back(std::move(t));
     }
   }
@@ -394,7 +399,9 @@ void HttpClient::submit(ClientRequest request, Callback callback) {
     impl_->fail(std::move(t), kShutDown);
     return;
   }
-  curl_multi_wakeup(impl_->multi);
+  if (first) {
+    curl_multi_wakeup(impl_->multi);
+  }
 }
 
 ClientResponse HttpClient::fetch(ClientRequest request) {

@@ -7,6 +7,8 @@
 
 #include <sqlite3.h>
 
+#include "runtime/storage/sqlite_wal_vfs.h"
+
 namespace waflow::storage::sql {
 
 Error to_error(const SqlFailure& failure, std::string_view what) {
@@ -141,14 +143,16 @@ void Db::close_all() {
   }
 }
 
-Result<Db> Db::open(const std::string& path, bool synchronous_full, int busy_timeout_ms) {
+Result<Db> Db::open(const std::string& path, bool synchronous_full, int busy_timeout_ms,
+                    bool gather_wal) {
   // SQLite's memory statistics take a global mutex on every allocation and
   // free; nothing here reads them. Set before the library initialises, once.
   static std::once_flag configured;
   std::call_once(configured, [] { (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
   Db db;
   const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-  const int rc = sqlite3_open_v2(path.c_str(), &db.db_, flags, nullptr);
+  const char* vfs = gather_wal && synchronous_full ? gathered_wal_vfs() : nullptr;
+  const int rc = sqlite3_open_v2(path.c_str(), &db.db_, flags, vfs);
   if (rc != SQLITE_OK) {
     std::string message = db.db_ != nullptr ? sqlite3_errmsg(db.db_) : sqlite3_errstr(rc);
     return Error{ErrorCode::Io, "cannot open database '" + path + "': " + message};

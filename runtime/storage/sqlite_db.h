@@ -74,7 +74,10 @@ class Db {
   ~Db();
 
   // Opens `path` (creating it) with the pragmas every waflow connection uses.
-  static Result<Db> open(const std::string& path, bool synchronous_full, int busy_timeout_ms);
+  // `gather_wal` (with synchronous_full only): the connection's WAL writes go
+  // out in one write per sync (sqlite_wal_vfs.h), for the one that commits.
+  static Result<Db> open(const std::string& path, bool synchronous_full, int busy_timeout_ms,
+                         bool gather_wal = false);
 
   // Runs statements without results ("BEGIN IMMEDIATE", pragmas, DDL).
   void exec(std::string_view sql);

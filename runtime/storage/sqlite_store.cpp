@@ -32,7 +32,8 @@ Result<std::unique_ptr<Store>> open_sqlite_store(const std::string& path, Sqlite
     return Error{ErrorCode::InvalidInput,
                  "SQLite store options: turn_join_us and commit_interval_us cannot be negative"};
   }
-  Result<sql::Db> writer = sql::Db::open(path, options.synchronous_full, options.busy_timeout_ms);
+  Result<sql::Db> writer =
+      sql::Db::open(path, options.synchronous_full, options.busy_timeout_ms, true);
   if (!writer.ok()) {
     return writer.error();
   }
