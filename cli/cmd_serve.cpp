@@ -303,7 +303,10 @@ int run_serve(const ServeOptions& options) {
   if (!bytes) {
     return fail(bytes.error().message);
   }
-  Result<std::unique_ptr<storage::Store>> opened = storage::open_sqlite_store(config.sqlite);
+  storage::SqliteOptions store_options;
+  store_options.commit_interval_us = static_cast<int>(config.commit_interval_ms * 1000 + 0.5);
+  Result<std::unique_ptr<storage::Store>> opened =
+      storage::open_sqlite_store(config.sqlite, store_options);
   if (!opened) {
     return fail(config.sqlite + ": " + opened.error().message);
   }

@@ -1,16 +1,22 @@
 // The curl multi loop behind HttpClient. Requests cross from callers to the
-// client's thread through a queue under a mutex, and curl_multi_wakeup cuts the
-// thread's poll short; everything else (easy handles, the multi handle, the
-// transfers in flight) belongs to that thread alone.
+// client's thread through a queue under a mutex, and an eventfd wakes the
+// thread; everything else (easy handles, the multi handle, the transfers in
+// flight) belongs to that thread alone.
+//
+// The loop drives curl through its socket interface (curl_multi_socket_action
+// on an epoll set of the sockets curl asks for), not curl_multi_perform, which
+// walks every transfer on each call and polls each one's socket to see what
+// it may do: six poll calls per request, the most of the thread's system calls.
 //
 // The connection limits (max_connections, max_per_host) are kept here, not by
 // curl: a transfer curl queues for a free connection is only started by a later
-// curl_multi_perform, which left it waiting for the poll's timeout (a second)
+// call into curl, which left it waiting for the wait's timeout (a second)
 // whenever more requests went to one host than it had connections. Here a
 // waiting transfer is handed to curl the moment a transfer to its host ends.
 
 #include "adapters/http/client.h"
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cctype>
@@ -23,6 +29,9 @@
 #include <vector>
 
 #include <curl/curl.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "runtime/base/check.h"
 #include "runtime/base/thread_name.h"
@@ -147,10 +156,73 @@ struct HttpClient::Impl {
   // Easy handles of finished transfers, reset and used again: one made and
   // freed for every request cost more than curl's own work on a small send.
   std::vector<CURL*> spare;  // Client thread only.
+  int epoll_fd = -1;         // The sockets curl waits on, and wake_fd.
+  int wake_fd = -1;          // An eventfd: submit() and shutdown() wake the loop.
+  // When curl wants curl_multi_socket_action(CURL_SOCKET_TIMEOUT); max: never.
+  Clock::time_point timer_due = Clock::time_point::max();  // Client thread only.
 
   ~Impl() {
     for (CURL* e : spare)
       curl_easy_cleanup(e);
+    if (epoll_fd >= 0)
+      close(epoll_fd);
+    if (wake_fd >= 0)
+      close(wake_fd);
+  }
+
+  void wake() const {
+    const std::uint64_t one = 1;
+    // Cannot fail short of a counter at its maximum, which a pending wake-up
+    // already covers.
+    (void)!write(wake_fd, &one, sizeof one);
+  }
+
+  // CURLMOPT_SOCKETFUNCTION: what curl waits for on a socket, into the epoll
+  // set. A socket curl never saw before has no assigned pointer; a closed one
+  // leaves the set by itself, so a number used again may be there or not.
+  static int on_socket(CURL*, curl_socket_t s, int what, void* user, void* assigned) {
+    auto* impl = static_cast<Impl*>(user);
+    if (what == CURL_POLL_REMOVE) {
+      (void)epoll_ctl(impl->epoll_fd, EPOLL_CTL_DEL, s, nullptr);
+      curl_multi_assign(impl->multi, s, nullptr);
+      return 0;
+    }
+    epoll_event ev{};
+    ev.events =
+        ((what & CURL_POLL_IN) != 0 ? EPOLLIN : 0U) | ((what & CURL_POLL_OUT) != 0 ? EPOLLOUT : 0U);
+    ev.data.fd = s;
+    const int first = assigned == nullptr ? EPOLL_CTL_ADD : EPOLL_CTL_MOD;
+    if (epoll_ctl(impl->epoll_fd, first, s, &ev) != 0) {
+      (void)epoll_ctl(impl->epoll_fd, first == EPOLL_CTL_ADD ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, s,
+                      &ev);
+    }
+    if (assigned == nullptr)
+      curl_multi_assign(impl->multi, s, impl);
+    return 0;
+  }
+
+  // CURLMOPT_TIMERFUNCTION: when curl wants to run its timeouts next.
+  static int on_timer(CURLM*, long timeout_ms, void* user) {
+    auto* impl = static_cast<Impl*>(user);
+    impl->timer_due = timeout_ms < 0 ? Clock::time_point::max()
+                                     : Clock::now() + std::chrono::milliseconds(timeout_ms);
+    return 0;
+  }
+
+  // Completes what curl finished; a finished transfer makes room for one
+  // that waited, which starts now. True when any finished.
+  bool take_finished() {
+    int left = 0;
+    bool finished = false;
+    while (CURLMsg* msg = curl_multi_info_read(multi, &left)) {
+      if (msg->msg == CURLMSG_DONE) {
+        finish(msg->easy_handle, msg->data.result);
+        finished = true;
+      }
+    }
+    if (finished)
+      start_waiting();
+    return finished;
   }
 
   bool fits(const Transfer& t) const {
@@ -334,24 +406,41 @@ struct HttpClient::Impl {
       for (auto& t : incoming)
         admit(std::move(t));
       int running = 0;
-      curl_multi_perform(multi, &running);
-      int left = 0;
-      bool finished = false;
-      while (CURLMsg* msg = curl_multi_info_read(multi, &left)) {
-        if (msg->msg == CURLMSG_DONE) {
-          finish(msg->easy_handle, msg->data.result);
-          finished = true;
-        }
-      }
-      // A finished transfer makes room: start what waited for it, and run
-      // curl again at once rather than after a poll.
-      if (finished) {
-        start_waiting();
+      // Curl's timeouts, and the start of transfers just added (their timer
+      // is due at once).
+      if (Clock::now() >= timer_due) {
+        timer_due = Clock::time_point::max();
+        curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
+        take_finished();
         continue;
       }
-      // The poll ends early when a socket is ready, a curl timer is due, or
+      // The wait ends when a socket is ready, curl's timer is due, or
       // submit()/shutdown() wakes it.
-      curl_multi_poll(multi, nullptr, 0, 1000, nullptr);
+      long wait_ms = 1000;
+      if (timer_due != Clock::time_point::max()) {
+        const auto left = std::chrono::ceil<std::chrono::milliseconds>(timer_due - Clock::now());
+        wait_ms = std::clamp<long>(static_cast<long>(left.count()), 0, 1000);
+      }
+      std::array<epoll_event, 64> events{};
+      const int n = epoll_wait(epoll_fd, events.data(), static_cast<int>(events.size()),
+                               static_cast<int>(wait_ms));
+      for (int i = 0; i < n; ++i) {
+        const epoll_event& ev = events[static_cast<std::size_t>(i)];
+        if (ev.data.fd == wake_fd) {
+          std::uint64_t count = 0;
+          (void)!read(wake_fd, &count, sizeof count);
+          continue;
+        }
+        int mask = 0;
+        if ((ev.events & EPOLLIN) != 0)
+          mask |= CURL_CSELECT_IN;
+        if ((ev.events & EPOLLOUT) != 0)
+          mask |= CURL_CSELECT_OUT;
+        if ((ev.events & (EPOLLERR | EPOLLHUP)) != 0)
+          mask |= CURL_CSELECT_ERR;
+        curl_multi_socket_action(multi, ev.data.fd, mask, &running);
+      }
+      take_finished();
     }
   }
 };
@@ -365,6 +454,18 @@ HttpClient::HttpClient(ClientOptions options) : impl_(std::make_unique<Impl>()) 
   // The limits are kept by Impl::admit (see the top of this file); curl only
   // caches up to max_connections idle connections.
   curl_multi_setopt(impl_->multi, CURLMOPT_MAXCONNECTS, impl_->options.max_connections);
+  impl_->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+  impl_->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  WAFLOW_CHECK(impl_->epoll_fd >= 0 && impl_->wake_fd >= 0, "cannot make the client's epoll set");
+  epoll_event wake{};
+  wake.events = EPOLLIN;
+  wake.data.fd = impl_->wake_fd;
+  WAFLOW_CHECK(epoll_ctl(impl_->epoll_fd, EPOLL_CTL_ADD, impl_->wake_fd, &wake) == 0,
+               "cannot watch the client's eventfd");
+  curl_multi_setopt(impl_->multi, CURLMOPT_SOCKETFUNCTION, &Impl::on_socket);
+  curl_multi_setopt(impl_->multi, CURLMOPT_SOCKETDATA, impl_.get());
+  curl_multi_setopt(impl_->multi, CURLMOPT_TIMERFUNCTION, &Impl::on_timer);
+  curl_multi_setopt(impl_->multi, CURLMOPT_TIMERDATA, impl_.get());
   impl_->thread = std::thread([impl = impl_.get()] {
     name_this_thread("wf-http-client");
     impl->run();
@@ -400,7 +501,7 @@ void HttpClient::submit(ClientRequest request, Callback callback) {
     return;
   }
   if (first) {
-    curl_multi_wakeup(impl_->multi);
+    impl_->wake();
   }
 }
 
@@ -421,7 +522,7 @@ void HttpClient::shutdown() {
   }
   if (!impl_->thread.joinable())
     return;
-  curl_multi_wakeup(impl_->multi);
+  impl_->wake();
   // From a callback the loop ends after it returns; the destructor joins.
   if (std::this_thread::get_id() == impl_->thread.get_id())
     return;

@@ -502,11 +502,18 @@ ServeConfig read_config(const Reader& r, const YAML::Node& root) {
   if (!s) {
     r.fail(root, "storage", "missing (e.g. storage: {sqlite: waflow.db})");
   }
-  r.only(s, "storage", {"sqlite"});
+  r.only(s, "storage", {"sqlite", "commit_interval_ms"});
   if (!s["sqlite"]) {
     r.fail(s, "storage.sqlite", "missing: the database file");
   }
   c.sqlite = r.path_value(s["sqlite"], "storage.sqlite");
+  if (s["commit_interval_ms"]) {
+    c.commit_interval_ms = r.number(s["commit_interval_ms"], "storage.commit_interval_ms");
+    if (c.commit_interval_ms > 100) {
+      r.fail(s["commit_interval_ms"], "storage.commit_interval_ms",
+             "expected at most 100 (milliseconds)");
+    }
+  }
   if (const YAML::Node f = root["flows"]) {
     if (f.IsScalar()) {
       c.flows.push_back(r.path_value(f, "flows"));

@@ -114,7 +114,9 @@ struct ApiToken {
 struct ServeConfig {
   std::string path;  // The config file.
   ListenConfig listen;
-  std::string sqlite;              // Absolute.
+  std::string sqlite;  // Absolute.
+  // storage.commit_interval_ms: SqliteOptions::commit_interval_us, in ms.
+  double commit_interval_ms = 5;
   std::vector<std::string> flows;  // Absolute; compiled at start.
   std::string bundle;              // Absolute; or a compiled bundle.
   std::string timezone;

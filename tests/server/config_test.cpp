@@ -68,6 +68,7 @@ TEST_CASE("a meta config reads with its defaults, paths against the config's fol
   CHECK(config.listen.port == 8080);
   CHECK(config.listen.threads == 1);
   CHECK(config.sqlite == "/etc/waflow/data/waflow.db");
+  CHECK(config.commit_interval_ms == 5);
   CHECK(config.flows == std::vector<std::string>{"/etc/flows", "/abs/extra.wf"});
   REQUIRE(config.devices.size() == 1);
   const auto& d = config.devices[0];
@@ -85,6 +86,21 @@ TEST_CASE("a meta config reads with its defaults, paths against the config's fol
   CHECK(config.describe().find("secret-token") == std::string::npos);
   CHECK(config.describe().find("t0k3n") == std::string::npos);
   CHECK(config.describe().find("unsigned") != std::string::npos);
+}
+
+TEST_CASE("the commit interval is read in milliseconds, fractions and ${ENV} included") {
+  waflow::Result<ServeConfig> c = parse_config(
+      "storage: {sqlite: a.db, commit_interval_ms: \"${CI:-2.5}\"}\nflows: f\n"
+      "devices: [{name: x, gateway: web}]\n",
+      "/etc/waflow/waflow.yaml", env({}));
+  REQUIRE(c.ok());
+  CHECK(c.value().commit_interval_ms == 2.5);
+  waflow::Result<ServeConfig> off = parse_config(
+      "storage: {sqlite: a.db, commit_interval_ms: \"${CI:-2.5}\"}\nflows: f\n"
+      "devices: [{name: x, gateway: web}]\n",
+      "/etc/waflow/waflow.yaml", env({{"CI", "0"}}));
+  REQUIRE(off.ok());
+  CHECK(off.value().commit_interval_ms == 0);
 }
 
 TEST_CASE("config errors name file, line, column and key") {
@@ -121,6 +137,14 @@ TEST_CASE("config errors name file, line, column and key") {
                  "api: {tokens: [{token: t, scopes: [root]}]}\n") ==
         "/etc/waflow/waflow.yaml:4:36: api.tokens[0].scopes[0]: unknown scope 'root' (expected "
         "deploy, send, read or admin)");
+  CHECK(error_of("storage: {sqlite: a.db, commit_interval_ms: 250}\nflows: f\n"
+                 "devices: [{name: x, gateway: web}]\n") ==
+        "/etc/waflow/waflow.yaml:1:45: storage.commit_interval_ms: expected at most 100 "
+        "(milliseconds)");
+  CHECK(error_of("storage: {sqlite: a.db, commit_interval_ms: soon}\nflows: f\n"
+                 "devices: [{name: x, gateway: web}]\n") ==
+        "/etc/waflow/waflow.yaml:1:45: storage.commit_interval_ms: expected a number >= 0, got "
+        "'soon'");
   CHECK(error_of("storage: [a\n").find("/etc/waflow/waflow.yaml:") == 0);
   CHECK(error_of("") == "/etc/waflow/waflow.yaml: the config is empty");
 }
