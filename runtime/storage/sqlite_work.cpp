@@ -81,7 +81,7 @@ std::int64_t SqliteStore::add_inbox(sql::Db& db, std::int64_t contact, const New
 
 std::optional<Error> SqliteStore::check_ingest(const std::vector<Inbound>& batch,
                                                const ClaimRequest& claims) {
-  if ((claims.max > 0 || claims.available) && (claims.worker_id.empty() || claims.lease_ms <= 0)) {
+  if ((claims.max > 0 || claims.turn) && (claims.worker_id.empty() || claims.lease_ms <= 0)) {
     return invalid("claims at ingest need a worker id and a positive lease");
   }
   // Refuse the whole batch before writing anything: a message that cannot be
@@ -133,9 +133,7 @@ Result<IngestResult> SqliteStore::ingest_in(sql::Db& db, const std::vector<Inbou
   outcomes.reserve(batch.size());
   // Contacts that got rows, in order of first arrival, for the claims.
   std::vector<std::pair<std::int64_t, const ConversationKey*>> fresh;
-  const int max_claims = claims.turn        ? static_cast<int>(batch.size())
-                         : claims.available ? claims.available()
-                                            : claims.max;
+  const int max_claims = claims.turn ? static_cast<int>(batch.size()) : claims.max;
   for (const Inbound& item : batch) {
     if (item.type == Inbound::Type::Status) {
       sql::Query find =

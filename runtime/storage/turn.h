@@ -180,10 +180,6 @@ struct ClaimRequest {
   Millis now_ms = 0;
   Millis lease_ms = 0;
   int max = 0;
-  // When set, asked on the store's thread just before the ingest leases
-  // anything, and used instead of `max`: how many workers are idle then, not
-  // when the ingest was queued.
-  std::function<int()> available;
   // When set, the claims go to this function as soon as they are made, before
   // the batch is durable, and IngestResult::claims stays empty. Their turns
   // commit no earlier than the ingest: SQLite keeps the transaction open for
@@ -192,7 +188,7 @@ struct ClaimRequest {
   // it must only hand the claims over, never wait for the store.
   std::function<void(std::vector<Claim>)> hand_over;
   // When set, every conversation the batch gave rows to is leased if no one
-  // holds it (`max` and `available` do not count), and each claim is offered
+  // holds it (`max` does not count), and each claim is offered
   // to this function first, on the store's thread inside the ingest's
   // transaction: the turn it returns is written by that transaction, so a
   // message and the turn it started cost one commit and no hand-over to

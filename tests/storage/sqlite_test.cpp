@@ -268,7 +268,7 @@ TEST_CASE("an ingest without waiting: its outcome comes from the writer once dur
   struct Outcome {
     std::optional<Result<IngestResult>> result;
     std::thread::id thread;
-    std::thread::id counted_on;  // Where ClaimRequest::available was asked.
+    std::thread::id counted_on;  // Where ClaimRequest::turn was called.
     std::string inbox_then;      // What another connection reads while `done` runs.
   };
   auto promise = std::make_shared<std::promise<Outcome>>();
@@ -277,10 +277,10 @@ TEST_CASE("an ingest without waiting: its outcome comes from the writer once dur
   ask.worker_id = "ingest";
   ask.now_ms = 100;
   ask.lease_ms = kLease;
-  ask.max = 5;  // Not used: `available` is.
-  ask.available = [counted_on] {
+  ask.max = 1;  // Not used: with `turn`, every free conversation is leased.
+  ask.turn = [counted_on](const Claim&) -> std::optional<InlineTurn> {
     *counted_on = std::this_thread::get_id();
-    return 1;
+    return std::nullopt;  // Declined: the claims come back as claims.
   };
   std::future<Outcome> future = promise->get_future();
   store->ingest_async({message("m1", "alice", 100), message("b1", "bob", 100)}, ask,
@@ -298,8 +298,10 @@ TEST_CASE("an ingest without waiting: its outcome comes from the writer once dur
   CHECK(got.inbox_then == "2");
   IngestResult r = ok(std::move(*got.result));
   CHECK(r.outcomes == std::vector<IngestOutcome>{IngestOutcome::New, IngestOutcome::New});
-  REQUIRE(r.claims.size() == 1);  // As many as `available` said, in order of arrival.
+  REQUIRE(r.claims.size() == 2);  // In order of arrival.
   CHECK(r.claims[0].key == key("alice"));
+  CHECK(r.claims[1].key == key("bob"));
+  CHECK(r.turns.empty());
 
   // Refused before anything is written: at once, on the caller's thread.
   std::optional<Result<IngestResult>> refused;
@@ -309,8 +311,8 @@ TEST_CASE("an ingest without waiting: its outcome comes from the writer once dur
   CHECK(refused->error().code == ErrorCode::InvalidInput);
   refused.reset();
   ClaimRequest nobody;
-  nobody.available = [] {
-    return 1;
+  nobody.turn = [](const Claim&) -> std::optional<InlineTurn> {
+    return std::nullopt;
   };
   store->ingest_async({message("c1", "carol", 100)}, nobody,
                       [&](Result<IngestResult> out) { refused.emplace(std::move(out)); });
@@ -342,7 +344,7 @@ TEST_CASE("a turn handed over at ingest commits in the ingest's transaction") {
     lock.unlock();
     committed.emplace(store->commit_turn(turn));
   });
-  ClaimRequest ask{"ingest", 100, kLease, 4, {}, {}, {}};
+  ClaimRequest ask{"ingest", 100, kLease, 4, {}, {}};
   ask.hand_over = [&](std::vector<Claim> claims) {
     const std::lock_guard lock(mutex);
     handed = std::move(claims);
@@ -377,7 +379,7 @@ TEST_CASE("an ingest commits without the turns it handed over when they do not c
   const auto path = dir.path() / "n.db";
   std::unique_ptr<Store> store = ok(open_sqlite_store(path.string(), options));
   std::vector<Claim> handed;
-  ClaimRequest ask{"ingest", 100, kLease, 4, {}, {}, {}};
+  ClaimRequest ask{"ingest", 100, kLease, 4, {}, {}};
   ask.hand_over = [&](std::vector<Claim> claims) {
     handed = std::move(claims);
   };
@@ -410,7 +412,7 @@ TEST_CASE("an ingest runs the turns it is given in its own transaction") {
   // never started) and is rolled back alone. `max` says none: it does not count.
   std::vector<std::string> offered;
   std::vector<std::string> finished;
-  ClaimRequest ask{"ingest", 100, kLease, 0, {}, {}, {}};
+  ClaimRequest ask{"ingest", 100, kLease, 0, {}, {}};
   ask.turn = [&](const Claim& c) -> std::optional<InlineTurn> {
     offered.push_back(c.key.contact);
     if (c.key.contact == "bob") {

@@ -70,7 +70,7 @@ TEST_CASE("ingest leases the free conversations it fills, up to the number asked
   (void)ok(f.store().ingest({message("c1", "carol", 5)}));
   Claim carol = *ok(f.store().claim("w", 10, kLease));
 
-  ClaimRequest ask{"ingest", 100, kLease, 2, {}, {}, {}};
+  ClaimRequest ask{"ingest", 100, kLease, 2, {}, {}};
   IngestResult r = ok(f.store().ingest(
       {message("c2", "carol", 100), message("a1", "alice", 100), message("a2", "alice", 101),
        message("b1", "bob", 102), message("d1", "dave", 103)},
@@ -100,13 +100,12 @@ TEST_CASE("ingest leases the free conversations it fills, up to the number asked
   CHECK(rest == std::set<std::string>{"bob", "carol", "dave"});
 
   // A duplicate brings no claim; asking for claims without a lease is refused.
-  IngestResult dup = ok(f.store().ingest({message("d1", "dave", 400)},
-                                         ClaimRequest{"i", 400, kLease, 4, {}, {}, {}}));
+  IngestResult dup =
+      ok(f.store().ingest({message("d1", "dave", 400)}, ClaimRequest{"i", 400, kLease, 4, {}, {}}));
   CHECK(dup.outcomes == std::vector<IngestOutcome>{IngestOutcome::Duplicate});
   CHECK(dup.claims.empty());
-  CHECK_FALSE(f.store()
-                  .ingest({message("e1", "erin", 500)}, ClaimRequest{"i", 500, 0, 1, {}, {}, {}})
-                  .ok());
+  CHECK_FALSE(
+      f.store().ingest({message("e1", "erin", 500)}, ClaimRequest{"i", 500, 0, 1, {}, {}}).ok());
 }
 
 TEST_CASE("no conversation is claimed twice at once, with 8 workers") {
