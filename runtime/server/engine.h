@@ -11,8 +11,10 @@
 //               or the active one) -> advance_to(now) -> feed the inbox rows ->
 //               sends, calls, the next timer, the message log and the
 //               conversation's progress -> commit_turn, all in ONE transaction
-//               (ingest leases free conversations for idle workers in its own
-//               commit, so most messages reach a worker without a claim)
+//               (with an asynchronous store the ingest runs the turns of the
+//               free conversations it leases itself, on the store's thread in
+//               its own transaction, so a message reaches no worker at all;
+//               else it leases them for idle workers, without a claim each)
 //   dispatcher  claim_outbox -> Transport (gateway sends, HTTP calls) or a local
 //               answer (store records; AI is not configured yet) -> mark_sent /
 //               mark_retry (exponential backoff with jitter, Retry-After) /
