@@ -610,7 +610,9 @@ struct Engine::Impl {
         return claims;
       }
     } else {
-      claims.turn = [this](const storage::Claim& c) { return inline_turn(c); };
+      claims.turn = [this](const storage::Claim& c) {
+        return inline_turn(c);
+      };
     }
     claims.worker_id = options.instance + "-ingest";
     claims.now_ms = clock.now_ms();
@@ -1012,9 +1014,9 @@ struct Engine::Impl {
                    bool& more) {
     if (!committed) {
       // A lost lease: another worker has the conversation and redoes the turn.
-      log.warn("turn_not_committed", {{"device", key.device},
-                                      {"contact", key.contact},
-                                      {"error", committed.error().message}});
+      log.warn(
+          "turn_not_committed",
+          {{"device", key.device}, {"contact", key.contact}, {"error", committed.error().message}});
       if (committed.error().code == ErrorCode::NotFound) {
         turns_lost.inc();
         leases_expired.inc();
