@@ -210,8 +210,8 @@ struct HttpClient::Impl {
   }
 
   // Completes what curl finished; a finished transfer makes room for one
-  // that waited, which starts now. True when any finished.
-  bool take_finished() {
+  // that waited, which starts now.
+  void take_finished() {
     int left = 0;
     bool finished = false;
     while (CURLMsg* msg = curl_multi_info_read(multi, &left)) {
@@ -222,7 +222,6 @@ struct HttpClient::Impl {
     }
     if (finished)
       start_waiting();
-    return finished;
   }
 
   bool fits(const Transfer& t) const {

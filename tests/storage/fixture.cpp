@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <random>
 
+#include <sqlite3.h>
+
 #include "runtime/storage/sqlite_store.h"
 
 namespace waflow::storage::testing {
@@ -84,6 +86,21 @@ TurnCommit commit_for(const Claim& claim, Millis now) {
     turn.consumed.push_back(row.id);
   }
   return turn;
+}
+
+std::string sql_value(const std::filesystem::path& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  std::string out;
+  if (sqlite3_open(path.string().c_str(), &db) == SQLITE_OK) {
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_text(stmt, 0) != nullptr) {
+      out = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+    }
+    sqlite3_finalize(stmt);
+  }
+  sqlite3_close(db);
+  return out;
 }
 
 }  // namespace waflow::storage::testing

@@ -60,4 +60,10 @@ Inbound message(const std::string& id, const std::string& contact, Millis at,
 Inbound status(const std::string& provider_id, const std::string& status, Millis at);
 TurnCommit commit_for(const Claim& claim, Millis now);
 
+// Runs one statement on its own connection (SQLite's default VFS) and returns
+// the first column of the first row as text, "" when it cannot (which the
+// caller's check then finds wrong). It asserts nothing, so threads other than
+// the test's, where Catch must not be used, call it too.
+std::string sql_value(const std::filesystem::path& path, const std::string& sql);
+
 }  // namespace waflow::storage::testing

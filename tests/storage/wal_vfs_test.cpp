@@ -5,29 +5,11 @@
 #include <filesystem>
 #include <string>
 
-#include <sqlite3.h>
-
 #include "runtime/storage/sqlite_db.h"
 #include "tests/storage/fixture.h"
 
 namespace waflow::storage::testing {
 namespace {
-
-// An ordinary connection (SQLite's default VFS) reading one value as text.
-std::string read_value(const std::filesystem::path& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  std::string out;
-  if (sqlite3_open_v2(path.string().c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
-    sqlite3_stmt* stmt = nullptr;
-    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK &&
-        sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_text(stmt, 0) != nullptr) {
-      out = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
-    }
-    sqlite3_finalize(stmt);
-  }
-  sqlite3_close(db);
-  return out;
-}
 
 sql::Db open_gathering(const std::filesystem::path& path) {
   Result<sql::Db> db = sql::Db::open(path.string(), true, 1000, true);
@@ -51,8 +33,8 @@ TEST_CASE("a gathered WAL commit larger than one write can carry reaches the fil
   }
   db.exec("COMMIT");
   CHECK(std::filesystem::file_size(dir.path() / "big.db-wal") > 6'000'000);
-  CHECK(read_value(path, "SELECT count(*) || ' ' || sum(length(data)) FROM t") == "1500 6000000");
-  CHECK(read_value(path, "PRAGMA integrity_check") == "ok");
+  CHECK(sql_value(path, "SELECT count(*) || ' ' || sum(length(data)) FROM t") == "1500 6000000");
+  CHECK(sql_value(path, "PRAGMA integrity_check") == "ok");
 }
 
 TEST_CASE(
@@ -70,9 +52,9 @@ TEST_CASE(
   }
   db.exec("UPDATE t SET text = printf('%.400c', 'b') || id");
   db.exec("COMMIT");
-  CHECK(read_value(path, "SELECT count(*) FROM t WHERE text = printf('%.400c', 'b') || id") ==
+  CHECK(sql_value(path, "SELECT count(*) FROM t WHERE text = printf('%.400c', 'b') || id") ==
         "2000");
-  CHECK(read_value(path, "PRAGMA integrity_check") == "ok");
+  CHECK(sql_value(path, "PRAGMA integrity_check") == "ok");
 }
 
 TEST_CASE("another connection sees each gathered commit as soon as it returns") {
@@ -82,13 +64,13 @@ TEST_CASE("another connection sees each gathered commit as soon as it returns") 
   db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)");
   for (int i = 1; i <= 30; ++i) {
     db.query("INSERT INTO t (n) VALUES (?)").bind(1, i).run();
-    REQUIRE(read_value(path, "SELECT count(*) || ' ' || max(n) FROM t") ==
+    REQUIRE(sql_value(path, "SELECT count(*) || ' ' || max(n) FROM t") ==
             std::to_string(i) + " " + std::to_string(i));
   }
   // A checkpoint reads the WAL back through the VFS and writes the database.
   db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
   CHECK(std::filesystem::file_size(dir.path() / "each.db-wal") == 0);
-  CHECK(read_value(path, "SELECT sum(n) FROM t") == "465");
+  CHECK(sql_value(path, "SELECT sum(n) FROM t") == "465");
 }
 
 }  // namespace
