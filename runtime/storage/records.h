@@ -108,6 +108,9 @@ struct Contact {
 
 // A leased conversation: its pending inbox rows (oldest first) and its session.
 // The lease is the (worker, token) pair; it ends at lease_until unless renewed.
+// A claim offered to ClaimRequest::turn may hold no lease: its contact was
+// free with nothing pending, and its one row, the message that came (id 0),
+// is stored only if the turn is not written.
 struct Claim {
   std::int64_t contact_id = 0;
   ConversationKey key;

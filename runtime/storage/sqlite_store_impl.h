@@ -228,6 +228,13 @@ class SqliteStore final : public Store {
 
   // Shared steps of the write operations (sqlite_work.cpp).
   std::int64_t contact_id(sql::Db& db, const ConversationKey& key, Millis now_ms);
+  std::int64_t add_contact(sql::Db& db, const ConversationKey& key, Millis now_ms);
+  // The contact of a message that came with ClaimRequest::turn, and its claim
+  // without a lease when no one holds it and none of its rows is pending: the
+  // message goes with the claim as a row with id 0, stored only if its turn
+  // is not written (ingest_in).
+  std::int64_t arrival(sql::Db& db, const Inbound& item, const ClaimRequest& claims,
+                       std::optional<Claim>& free);
   std::int64_t add_inbox(sql::Db& db, std::int64_t contact_id, const NewInbox& row);
   // The turn of a conversation handed over early came (a commit or a release).
   void joined(std::int64_t contact_id);
@@ -245,8 +252,10 @@ class SqliteStore final : public Store {
   // the writer's transaction; commit_inline runs both for a turn inside an
   // ingest, in a savepoint of its own that an error rolls back.
   static std::optional<Error> check_turn(const TurnCommit& turn);
-  Result<TurnResult> commit_turn_in(sql::Db& db, const TurnCommit& turn);
-  Result<TurnResult> commit_inline(sql::Db& db, const TurnCommit& turn);
+  // `leased`: the turn holds the contact's lease; else (a claim from
+  // arrival) the contact must be free, and the turn's rows were never stored.
+  Result<TurnResult> commit_turn_in(sql::Db& db, const TurnCommit& turn, bool leased = true);
+  Result<TurnResult> commit_inline(sql::Db& db, const TurnCommit& turn, bool leased);
   // mark_sent_next's work, inside the writer's transaction.
   Result<SentResult> mark_sent_in(sql::Db& db, std::int64_t id,
                                   const std::string& provider_message_id, Millis now_ms,

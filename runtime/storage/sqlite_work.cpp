@@ -41,6 +41,16 @@ int delivery_rank(std::string_view status) {
   return 0;
 }
 
+// A contact's name, pause and session, from `q`'s columns from `first` on
+// (name, paused, session, bundle_hash).
+void read_holder(sql::Query& q, int first, Claim& claim) {
+  claim.name = q.text(first);
+  claim.paused = q.i64(first + 1) != 0;
+  if (!q.is_null(first + 2)) {
+    claim.session = StoredSession{q.blob(first + 2), q.text(first + 3)};
+  }
+}
+
 }  // namespace
 
 std::int64_t SqliteStore::contact_id(sql::Db& db, const ConversationKey& key, Millis now_ms) {
@@ -51,6 +61,10 @@ std::int64_t SqliteStore::contact_id(sql::Db& db, const ConversationKey& key, Mi
       return find.i64(0);
     }
   }
+  return add_contact(db, key, now_ms);
+}
+
+std::int64_t SqliteStore::add_contact(sql::Db& db, const ConversationKey& key, Millis now_ms) {
   db.query("INSERT INTO contacts (device, contact, created_ms, updated_ms) VALUES (?, ?, ?, ?)")
       .bind(1, key.device)
       .bind(2, key.contact)
@@ -58,6 +72,35 @@ std::int64_t SqliteStore::contact_id(sql::Db& db, const ConversationKey& key, Mi
       .bind(4, now_ms)
       .run();
   return db.last_insert_id();
+}
+
+std::int64_t SqliteStore::arrival(sql::Db& db, const Inbound& item, const ClaimRequest& claims,
+                                  std::optional<Claim>& free) {
+  free.reset();
+  Claim claim;
+  claim.key = item.key;
+  claim.worker_id = claims.worker_id;
+  claim.rows.push_back(
+      InboxRow{0, item.kind, item.provider_message_id, "", item.payload, item.received_ms});
+  {
+    sql::Query find = db.query(
+        "SELECT id, lease_until <= ?3 AND pending_since IS NULL, lease_token, name, paused, "
+        "session, bundle_hash FROM contacts WHERE device = ?1 AND contact = ?2");
+    find.bind(1, item.key.device).bind(2, item.key.contact).bind(3, claims.now_ms);
+    if (find.next()) {
+      const std::int64_t id = find.i64(0);
+      if (find.i64(1) != 0) {
+        claim.contact_id = id;
+        claim.token = find.i64(2);
+        read_holder(find, 3, claim);
+        free = std::move(claim);
+      }
+      return id;
+    }
+  }
+  claim.contact_id = add_contact(db, item.key, item.received_ms);
+  free = std::move(claim);
+  return free->contact_id;
 }
 
 std::int64_t SqliteStore::add_inbox(sql::Db& db, std::int64_t contact, const NewInbox& row) {
@@ -131,9 +174,26 @@ Result<IngestResult> SqliteStore::ingest_in(sql::Db& db, const std::vector<Inbou
   IngestResult result;
   std::vector<IngestOutcome>& outcomes = result.outcomes;
   outcomes.reserve(batch.size());
-  // Contacts that got rows, in order of first arrival, for the claims.
-  std::vector<std::pair<std::int64_t, const ConversationKey*>> fresh;
+  // Contacts that got rows, in order of first arrival, for the claims; their
+  // turn may run here unless it was declined or failed here already.
+  struct Fresh {
+    std::int64_t contact;
+    const ConversationKey* key;
+    bool inline_ok;
+  };
+  std::vector<Fresh> fresh;
   const int max_claims = claims.turn ? static_cast<int>(batch.size()) : claims.max;
+  // The claim's turn, run and written here; false when declined or not written.
+  auto run_inline = [&](const Claim& claim, bool leased) {
+    std::optional<InlineTurn> turn = claims.turn(claim);
+    if (!turn) {
+      return false;
+    }
+    turn->outcome.emplace(commit_inline(db, turn->commit, leased));
+    const bool written = turn->outcome->ok();
+    result.turns.push_back(std::move(*turn));
+    return written;
+  };
   for (const Inbound& item : batch) {
     if (item.type == Inbound::Type::Status) {
       sql::Query find =
@@ -168,32 +228,36 @@ Result<IngestResult> SqliteStore::ingest_in(sql::Db& db, const std::vector<Inbou
       outcomes.push_back(IngestOutcome::Duplicate);
       continue;
     }
-    const std::int64_t contact = contact_id(db, item.key, item.received_ms);
+    // A message to a contact no one holds and with nothing pending has its
+    // turn at once, and is stored only if the turn is not written.
+    std::optional<Claim> free;
+    const std::int64_t contact =
+        claims.turn ? arrival(db, item, claims, free) : contact_id(db, item.key, item.received_ms);
+    outcomes.push_back(IngestOutcome::New);
+    bool inline_ok = static_cast<bool>(claims.turn);
+    if (free) {
+      if (run_inline(*free, false)) {
+        continue;
+      }
+      inline_ok = false;  // Declined or failed here: a worker has it next.
+    }
     add_inbox(db, contact,
               NewInbox{item.key, item.kind, item.provider_message_id, "", item.payload,
                        item.received_ms});
-    outcomes.push_back(IngestOutcome::New);
     if (static_cast<int>(fresh.size()) < max_claims &&
         std::none_of(fresh.begin(), fresh.end(),
-                     [&](const auto& f) { return f.first == contact; })) {
-      fresh.emplace_back(contact, &item.key);
+                     [&](const Fresh& f) { return f.contact == contact; })) {
+      fresh.push_back(Fresh{contact, &item.key, inline_ok});
     }
   }
-  for (const auto& [contact, key] : fresh) {
+  for (const Fresh& f : fresh) {
     std::optional<Claim> claim =
-        lease_contact(db, contact, *key, claims.worker_id, claims.now_ms, claims.lease_ms);
+        lease_contact(db, f.contact, *f.key, claims.worker_id, claims.now_ms, claims.lease_ms);
     if (!claim) {
       continue;
     }
-    if (claims.turn) {
-      if (std::optional<InlineTurn> turn = claims.turn(*claim)) {
-        turn->outcome.emplace(commit_inline(db, turn->commit));
-        const bool written = turn->outcome->ok();
-        result.turns.push_back(std::move(*turn));
-        if (written) {
-          continue;
-        }
-      }
+    if (f.inline_ok && run_inline(*claim, true)) {
+      continue;
     }
     result.claims.push_back(std::move(*claim));
   }
@@ -294,11 +358,7 @@ std::optional<Claim> SqliteStore::lease_contact(sql::Db& db, std::int64_t contac
       return std::nullopt;
     }
     claim.token = lease.i64(0);
-    claim.name = lease.text(1);
-    claim.paused = lease.i64(2) != 0;
-    if (!lease.is_null(3)) {
-      claim.session = StoredSession{lease.blob(3), lease.text(4)};
-    }
+    read_holder(lease, 1, claim);
     lease.run();
   }
   sql::Query rows = db.query(
@@ -374,7 +434,7 @@ Result<TurnResult> SqliteStore::commit_turn(const TurnCommit& turn) {
   return write<TurnResult>("commit turn", [&](sql::Db& db) { return commit_turn_in(db, turn); });
 }
 
-Result<TurnResult> SqliteStore::commit_inline(sql::Db& db, const TurnCommit& turn) {
+Result<TurnResult> SqliteStore::commit_inline(sql::Db& db, const TurnCommit& turn, bool leased) {
   if (std::optional<Error> refused = check_turn(turn)) {
     return *refused;
   }
@@ -382,7 +442,7 @@ Result<TurnResult> SqliteStore::commit_inline(sql::Db& db, const TurnCommit& tur
   static const std::string kRollbackTo = "ROLLBACK TO turn";
   static const std::string kRelease = "RELEASE turn";
   db.query(kSavepoint).run();
-  Result<TurnResult> committed = commit_turn_in(db, turn);
+  Result<TurnResult> committed = commit_turn_in(db, turn, leased);
   if (!committed) {
     db.query(kRollbackTo).run();
   }
@@ -390,17 +450,25 @@ Result<TurnResult> SqliteStore::commit_inline(sql::Db& db, const TurnCommit& tur
   return committed;
 }
 
-Result<TurnResult> SqliteStore::commit_turn_in(sql::Db& db, const TurnCommit& turn) {
+Result<TurnResult> SqliteStore::commit_turn_in(sql::Db& db, const TurnCommit& turn, bool leased) {
   const std::int64_t contact = turn.contact_id;
   joined(contact);
   ConversationKey key;
   std::int64_t seq = 0;
   bool same_bundle = false;
   {
-    sql::Query q = db.query(
-        "SELECT device, contact, outbox_seq, bundle_hash FROM contacts WHERE id = ? AND "
-        "lease_owner = ? AND lease_token = ? AND lease_until > ?");
-    q.bind(1, contact).bind(2, turn.worker_id).bind(3, turn.token).bind(4, turn.now_ms);
+    // Without a lease the contact must still be free: nothing else can have
+    // taken it within this transaction, but the check costs one indexed read.
+    static const std::string kSelect =
+        "SELECT device, contact, outbox_seq, bundle_hash FROM contacts WHERE id = ?1 AND ";
+    static const std::string kLeased =
+        kSelect + "lease_owner = ?2 AND lease_token = ?3 AND lease_until > ?4";
+    static const std::string kFree = kSelect + "lease_until <= ?4 AND pending_since IS NULL";
+    sql::Query q = db.query(leased ? kLeased : kFree);
+    q.bind(1, contact).bind(4, turn.now_ms);
+    if (leased) {
+      q.bind(2, turn.worker_id).bind(3, turn.token);
+    }
     if (!q.next()) {
       return lease_lost(contact);
     }
@@ -411,6 +479,9 @@ Result<TurnResult> SqliteStore::commit_turn_in(sql::Db& db, const TurnCommit& tu
   TurnResult result;
 
   for (std::int64_t id : turn.consumed) {
+    if (!leased && id == 0) {
+      continue;  // The message that came with the claim, never stored.
+    }
     const std::int64_t gone = db.query("DELETE FROM inbox WHERE id = ? AND contact_id = ?")
                                   .bind(1, id)
                                   .bind(2, contact)
@@ -501,9 +572,9 @@ Result<TurnResult> SqliteStore::commit_turn_in(sql::Db& db, const TurnCommit& tu
     lease_first = !open_before && turn.outbox.front().not_before_ms <= turn.now_ms;
   }
   for (const NewOutbox& row : turn.outbox) {
-    const bool leased = lease_first && result.outbox_ids.empty();
+    const bool out_now = lease_first && result.outbox_ids.empty();
     const Millis next_attempt =
-        leased ? turn.now_ms + turn.dispatch_lease_ms : std::max(row.not_before_ms, turn.now_ms);
+        out_now ? turn.now_ms + turn.dispatch_lease_ms : std::max(row.not_before_ms, turn.now_ms);
     static const std::string kInsert =
         "INSERT INTO outbox (contact_id, seq, kind, payload, status, attempts, "
         "next_attempt_ms, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
@@ -512,14 +583,14 @@ Result<TurnResult> SqliteStore::commit_turn_in(sql::Db& db, const TurnCommit& tu
         .bind(2, ++seq)
         .bind(3, row.kind)
         .bind(4, row.payload)
-        .bind(5, leased ? "inflight" : "pending")
-        .bind(6, leased ? 1 : 0)
+        .bind(5, out_now ? "inflight" : "pending")
+        .bind(6, out_now ? 1 : 0)
         .bind(7, next_attempt)
         .bind(8, turn.now_ms)
         .run();
     const std::int64_t outbox_id = db.last_insert_id();
     result.outbox_ids.push_back(outbox_id);
-    if (leased) {
+    if (out_now) {
       OutboxRow out;
       out.id = outbox_id;
       out.contact_id = contact;

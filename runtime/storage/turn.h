@@ -188,7 +188,9 @@ struct ClaimRequest {
   // it must only hand the claims over, never wait for the store.
   std::function<void(std::vector<Claim>)> hand_over;
   // When set, every conversation the batch gave rows to is leased if no one
-  // holds it (`max` does not count), and each claim is offered
+  // holds it (`max` does not count; one with no row pending before gets a
+  // claim without a lease and its message unstored, see Claim), and each
+  // claim is offered
   // to this function first, on the store's thread inside the ingest's
   // transaction: the turn it returns is written by that transaction, so a
   // message and the turn it started cost one commit and no hand-over to

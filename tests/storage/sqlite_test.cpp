@@ -449,6 +449,70 @@ TEST_CASE("an ingest runs the turns it is given in its own transaction") {
   CHECK(sql_value(path, "SELECT group_concat(status) FROM outbox") == "inflight");
 }
 
+TEST_CASE("a message to a free contact with nothing pending is never stored when its turn is") {
+  TempDir dir;
+  const auto path = dir.path() / "unstored.db";
+  std::unique_ptr<Store> store = ok(open_sqlite_store(path.string()));
+  // Frank has a row pending already (no worker took it yet).
+  (void)ok(store->ingest({message("f1", "frank", 5)}));
+
+  std::vector<Claim> offered;
+  ClaimRequest ask{"ingest", 100, kLease, 0, {}, {}};
+  ask.turn = [&](const Claim& c) -> std::optional<InlineTurn> {
+    offered.push_back(c);
+    InlineTurn t;
+    t.commit = commit_for(c, 100);
+    t.commit.outbox.push_back(NewOutbox{"send", R"({"text":"hello"})", 0});
+    t.done = [](const TurnCommit&, Result<TurnResult>) {
+    };
+    return t;
+  };
+  // Erin, new, sends two messages in one batch: each has its own turn, in order.
+  IngestResult r = ok(store->ingest(
+      {message("e1", "erin", 100), message("f2", "frank", 100), message("e2", "erin", 100, "bye")},
+      ask));
+  REQUIRE(offered.size() == 3);
+  REQUIRE(r.turns.size() == 3);
+  for (const InlineTurn& t : r.turns) {
+    REQUIRE(t.outcome);
+    CHECK(t.outcome->ok());
+  }
+  CHECK(r.claims.empty());
+  // Erin's turns come with the message alone, unstored (id 0), and no lease.
+  CHECK(offered[0].key == key("erin"));
+  REQUIRE(offered[0].rows.size() == 1);
+  CHECK(offered[0].rows[0].id == 0);
+  CHECK(offered[0].rows[0].ref == "e1");
+  CHECK(offered[0].rows[0].payload == message("e1", "erin", 100).payload);
+  CHECK(offered[0].token == 0);
+  CHECK(offered[1].key == key("erin"));
+  REQUIRE(offered[1].rows.size() == 1);
+  CHECK(offered[1].rows[0].id == 0);
+  CHECK(offered[1].rows[0].ref == "e2");
+  // Frank's turn is leased, with his stored rows, oldest first.
+  CHECK(offered[2].key == key("frank"));
+  CHECK(offered[2].token == 1);
+  REQUIRE(offered[2].rows.size() == 2);
+  CHECK(offered[2].rows[0].ref == "f1");
+  CHECK(offered[2].rows[1].ref == "f2");
+  CHECK(offered[2].rows[1].id > 0);
+  // Erin's second turn went out after her first: its row comes second.
+  CHECK(r.turns[0].outcome->value().outbox_ids.size() == 1);
+  CHECK(r.turns[1].outcome->value().outbox_ids.size() == 1);
+  CHECK(r.turns[0].outcome->value().outbox_ids[0] < r.turns[1].outcome->value().outbox_ids[0]);
+  store->close();
+
+  // Nothing pending, no lease taken for Erin, each message logged once as seen.
+  CHECK(sql_value(path, "SELECT count(*) FROM inbox") == "0");
+  CHECK(sql_value(path, "SELECT count(*) FROM seen") == "4");
+  CHECK(sql_value(path, "SELECT lease_token FROM contacts WHERE contact = 'erin'") == "0");
+  CHECK(sql_value(path, "SELECT pending_since IS NULL FROM contacts WHERE contact = 'erin'") ==
+        "1");
+  CHECK(sql_value(path,
+                  "SELECT group_concat(seq) FROM (SELECT seq FROM outbox o JOIN contacts c "
+                  "ON c.id = o.contact_id WHERE c.contact = 'erin' ORDER BY o.id)") == "1,2");
+}
+
 TEST_CASE("many threads ingesting: every caller's rows are durable") {
   TempDir dir;
   const auto path = dir.path() / "many.db";
