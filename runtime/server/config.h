@@ -116,7 +116,7 @@ struct ServeConfig {
   ListenConfig listen;
   std::string sqlite;  // Absolute.
   // storage.commit_interval_ms: SqliteOptions::commit_interval_us, in ms.
-  double commit_interval_ms = 5;
+  double commit_interval_ms = 10;
   std::vector<std::string> flows;  // Absolute; compiled at start.
   std::string bundle;              // Absolute; or a compiled bundle.
   std::string timezone;

@@ -44,7 +44,7 @@ struct SqliteOptions {
   // queued requests end the wait). A writer busy for the whole interval never
   // waits, and a lone request after a lone request is written at once.
   // 0 never waits.
-  int commit_interval_us = 5000;
+  int commit_interval_us = 10000;
   // WAL pages after which a commit copies the WAL back into the database file
   // (PRAGMA wal_autocheckpoint). SQLite's 1000 made a busy server checkpoint
   // some twenty times a second, copying the same hot pages each time.

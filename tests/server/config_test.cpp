@@ -68,7 +68,7 @@ TEST_CASE("a meta config reads with its defaults, paths against the config's fol
   CHECK(config.listen.port == 8080);
   CHECK(config.listen.threads == 1);
   CHECK(config.sqlite == "/etc/waflow/data/waflow.db");
-  CHECK(config.commit_interval_ms == 5);
+  CHECK(config.commit_interval_ms == 10);
   CHECK(config.flows == std::vector<std::string>{"/etc/flows", "/abs/extra.wf"});
   REQUIRE(config.devices.size() == 1);
   const auto& d = config.devices[0];
