@@ -77,11 +77,15 @@ std::int64_t SqliteStore::add_contact(sql::Db& db, const ConversationKey& key, M
 std::int64_t SqliteStore::arrival(sql::Db& db, const Inbound& item, const ClaimRequest& claims,
                                   std::optional<Claim>& free) {
   free.reset();
-  Claim claim;
-  claim.key = item.key;
-  claim.worker_id = claims.worker_id;
-  claim.rows.push_back(
-      InboxRow{0, item.kind, item.provider_message_id, "", item.payload, item.received_ms});
+  auto claim_of = [&](std::int64_t id) -> Claim& {
+    Claim& claim = free.emplace();
+    claim.contact_id = id;
+    claim.key = item.key;
+    claim.worker_id = claims.worker_id;
+    claim.rows.push_back(
+        InboxRow{0, item.kind, item.provider_message_id, "", item.payload, item.received_ms});
+    return claim;
+  };
   {
     sql::Query find = db.query(
         "SELECT id, lease_until <= ?3 AND pending_since IS NULL, lease_token, name, paused, "
@@ -90,17 +94,14 @@ std::int64_t SqliteStore::arrival(sql::Db& db, const Inbound& item, const ClaimR
     if (find.next()) {
       const std::int64_t id = find.i64(0);
       if (find.i64(1) != 0) {
-        claim.contact_id = id;
+        Claim& claim = claim_of(id);
         claim.token = find.i64(2);
         read_holder(find, 3, claim);
-        free = std::move(claim);
       }
       return id;
     }
   }
-  claim.contact_id = add_contact(db, item.key, item.received_ms);
-  free = std::move(claim);
-  return free->contact_id;
+  return claim_of(add_contact(db, item.key, item.received_ms)).contact_id;
 }
 
 std::int64_t SqliteStore::add_inbox(sql::Db& db, std::int64_t contact, const NewInbox& row) {
@@ -234,12 +235,8 @@ Result<IngestResult> SqliteStore::ingest_in(sql::Db& db, const std::vector<Inbou
     const std::int64_t contact =
         claims.turn ? arrival(db, item, claims, free) : contact_id(db, item.key, item.received_ms);
     outcomes.push_back(IngestOutcome::New);
-    bool inline_ok = static_cast<bool>(claims.turn);
-    if (free) {
-      if (run_inline(*free, false)) {
-        continue;
-      }
-      inline_ok = false;  // Declined or failed here: a worker has it next.
+    if (free && run_inline(*free, false)) {
+      continue;
     }
     add_inbox(db, contact,
               NewInbox{item.key, item.kind, item.provider_message_id, "", item.payload,
@@ -247,7 +244,8 @@ Result<IngestResult> SqliteStore::ingest_in(sql::Db& db, const std::vector<Inbou
     if (static_cast<int>(fresh.size()) < max_claims &&
         std::none_of(fresh.begin(), fresh.end(),
                      [&](const Fresh& f) { return f.contact == contact; })) {
-      fresh.push_back(Fresh{contact, &item.key, inline_ok});
+      // A turn declined or failed here already goes to a worker next.
+      fresh.push_back(Fresh{contact, &item.key, claims.turn && !free});
     }
   }
   for (const Fresh& f : fresh) {
